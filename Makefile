@@ -1,0 +1,45 @@
+# Thin wrapper over scripts/setup.sh, CMake presets and ctest. `make demo` and `make test` are
+# the two commands of the README; CI (.ci/run) runs `make test`.
+JOBS ?= $(shell nproc)
+TESSERA := build/release/tessera
+
+.PHONY: setup build demo test test-fast test-asan test-fuzz bench format clean
+
+setup:
+	bash scripts/setup.sh
+
+build: setup
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+demo: build
+	$(TESSERA) bench ops
+
+# Everything CI runs: release unit tests, the sanitizer build of the core layers' tests,
+# and a short run of every fuzz target.
+test: build
+	ctest --preset release -j $(JOBS)
+	$(MAKE) test-asan test-fuzz
+
+test-fast: build
+	ctest --preset release -j $(JOBS) -LE slow
+
+test-asan: setup
+	cmake --preset asan-ubsan >/dev/null
+	cmake --build --preset asan-ubsan -j $(JOBS) --target test_core test_kernels
+	cd build/asan-ubsan && ctest -j $(JOBS) -L 'core|kernels' -LE slow --output-on-failure
+
+test-fuzz: setup
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz -j $(JOBS) --target fuzz_targets
+	bash tests/fuzz/run_all.sh build/fuzz/tests/fuzz 20
+
+bench: build
+	$(TESSERA) bench gemm
+	$(TESSERA) bench ops
+
+format:
+	git ls-files '*.h' '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf build

@@ -1,0 +1,19 @@
+#pragma once
+// Each command group lives in its own file (cli/<group>.cpp) and registers its subcommands
+// here; main.cpp calls every add_*_commands. A command parses flags, calls the library,
+// prints; nothing else.
+#include <CLI/CLI.hpp>
+
+namespace tessera::cli {
+
+// Options every command shares (DESIGN.md "Command line").
+struct GlobalOptions {
+  int threads = 0;  // 0: all cores
+  bool json = false;
+};
+GlobalOptions& global_options();
+
+void add_info_commands(CLI::App& app);
+void add_bench_commands(CLI::App& app);
+
+}  // namespace tessera::cli
