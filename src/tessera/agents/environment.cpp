@@ -1,0 +1,44 @@
+#include "tessera/agents/environment.h"
+
+#include <fmt/format.h>
+
+#include "tessera/agents/maze.h"
+#include "tessera/agents/wordle.h"
+#include "tessera/core/error.h"
+
+namespace tessera::agents {
+
+void Environment::require_running() const {
+  TESSERA_CHECK_INPUT(started_, "{}: the environment has not been reset", name());
+  TESSERA_CHECK_INPUT(!done_, "{}: the episode has finished; reset it first", name());
+}
+
+const std::vector<EnvironmentSpec>& environment_specs() {
+  static const std::vector<EnvironmentSpec> specs = [] {
+    std::vector<EnvironmentSpec> list;
+    int64_t maze_tasks = static_cast<int64_t>(MazeEnvironment::start_positions().size());
+    list.push_back({"maze", "LMRL-Gym double-T maze (task = start position 0..24)", maze_tasks, 0,
+                    maze_tasks, [](const GymConfig&) { return std::make_unique<MazeEnvironment>(); }});
+    list.push_back({"wordle", "LMRL-Gym Wordle (task = seed of the hidden-word draws)", 1'000'000, 0, 100,
+                    [](const GymConfig& config) {
+                      return std::make_unique<WordleEnvironment>(WordleVocabulary::for_config(config));
+                    }});
+    return list;
+  }();
+  return specs;
+}
+
+const EnvironmentSpec& find_environment(const std::string& name) {
+  std::vector<std::string> known;
+  for (const auto& spec : environment_specs()) {
+    if (spec.name == name) return spec;
+    known.push_back(spec.name);
+  }
+  throw bad_input("unknown environment '{}' (known: {})", name, fmt::join(known, ", "));
+}
+
+std::unique_ptr<Environment> make_environment(const std::string& name, const GymConfig& config) {
+  return find_environment(name).make(config);
+}
+
+}  // namespace tessera::agents

@@ -1,0 +1,80 @@
+#include "tessera/agents/prompts.h"
+
+#include "tessera/agents/prompts_internal.h"
+#include "tessera/agents/wordle.h"
+#include "tessera/core/error.h"
+
+namespace tessera::agents {
+
+namespace {
+
+constexpr const char* kAcknowledgement = "OK. I'll follow your instructions and try my best to solve the task.";
+
+std::string trim(const std::string& text) {
+  size_t begin = text.find_first_not_of(" \t\n\r\f\v");
+  if (begin == std::string::npos) return "";
+  size_t end = text.find_last_not_of(" \t\n\r\f\v");
+  return text.substr(begin, end - begin + 1);
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// LMRL-Gym's clients: drop a trailing "</s>" (with the character before it, as upstream's
+// action[:-5] does), split on "Action:" and keep the second piece, trimmed.
+std::string extract_lmrlgym_action(std::string output) {
+  const std::string eos = "</s>";
+  if (output.size() >= eos.size() && output.compare(output.size() - eos.size(), eos.size(), eos) == 0) {
+    output.resize(output.size() >= 5 ? output.size() - 5 : 0);
+  }
+  const std::string marker = "Action:";
+  size_t first = output.find(marker);
+  if (first == std::string::npos) return trim(output);
+  size_t start = first + marker.size();
+  size_t second = output.find(marker, start);
+  return trim(output.substr(start, second == std::string::npos ? std::string::npos : second - start));
+}
+
+}  // namespace
+
+std::vector<Turn> conversation_start(const std::string& env_name) {
+  std::string role;
+  if (env_name == "maze") {
+    role = "You are an expert maze solver.";
+  } else if (env_name == "wordle") {
+    role = "You are an expert wordle player.";
+  } else {
+    throw bad_input("no prompts for environment '{}'", env_name);
+  }
+  return {{"human", role, std::nullopt}, {"gpt", kAcknowledgement, false}};
+}
+
+std::string first_prompt(const Environment& env, const std::string& reset_observation) {
+  const std::string name = env.name();
+  if (name == "maze") return std::string(prompts::kMazeInstructions) + "\n" + reset_observation;
+  if (name == "wordle") {
+    const auto& wordle = dynamic_cast<const WordleEnvironment&>(env);
+    std::string vocabulary;
+    for (const auto& word : wordle.vocabulary().words()) {
+      if (!vocabulary.empty()) vocabulary += '\n';
+      vocabulary += word;
+    }
+    return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
+  }
+  throw bad_input("no prompts for environment '{}'", name);
+}
+
+std::string extract_action(const std::string& env_name, const std::string& model_output) {
+  if (env_name == "maze" || env_name == "wordle") return extract_lmrlgym_action(model_output);
+  throw bad_input("no action parser for environment '{}'", env_name);
+}
+
+std::string format_react(const std::string& thought, const std::string& action) {
+  return "Thought:\n" + thought + "\n\nAction:\n" + action;
+}
+
+}  // namespace tessera::agents

@@ -1,0 +1,30 @@
+#pragma once
+// The conversation AgentGym's clients hold with a model: the opening exchange, the first
+// prompt after reset (instructions plus the first observation), and how an action is taken
+// out of a model's ReAct answer ("Thought: ... Action: ...").
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tessera/agents/environment.h"
+
+namespace tessera::agents {
+
+// One message of an AgentTraj conversation: from "human" (loss null) or "gpt" (loss true for
+// the turns a model is trained on, false for the scripted opening reply).
+struct Turn {
+  std::string from;
+  std::string value;
+  std::optional<bool> loss;
+};
+
+// The scripted opening ("You are an expert maze solver." / "OK. I'll follow ...").
+std::vector<Turn> conversation_start(const std::string& env_name);
+// What the client shows the model right after reset.
+std::string first_prompt(const Environment& env, const std::string& reset_observation);
+// The action in a model's answer, parsed the way the environment's AgentGym client does.
+std::string extract_action(const std::string& env_name, const std::string& model_output);
+// "Thought:\n<thought>\n\nAction:\n<action>", the ReAct answer format the prompts ask for.
+std::string format_react(const std::string& thought, const std::string& action);
+
+}  // namespace tessera::agents
