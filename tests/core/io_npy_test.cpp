@@ -154,6 +154,9 @@ TEST(NpyRead, ConvertsToFloatOnRequestOnly) {
       serialize_npy(Tensor::from_vector<float>({1.0f, -2.0f}, {2}).to(DType::f16));
   EXPECT_EQ(values<float>(parse(half, DType::f32)), (std::vector<float>{1.0f, -2.0f}));
   EXPECT_THAT(bad_input_message([&] { parse(half, DType::i32); }), HasSubstr("to i32"));
+  // Found by fuzz_npy: an empty array with a zero inner axis.
+  const std::string empty = serialize_npy(Tensor::zeros({5, 0}, DType::f16));
+  EXPECT_EQ(parse(empty, DType::f32).shape(), (Shape{5, 0}));
 }
 
 struct MalformedNpy {

@@ -142,7 +142,9 @@ NpyHeader parse_npy_header(const uint8_t* bytes, size_t size, const std::string&
   const PythonLiteral* descr = nullptr;
   const PythonLiteral* fortran_order = nullptr;
   const PythonLiteral* shape = nullptr;
-  for (const auto& [key, value] : dict.entries) {
+  for (size_t i = 0; i < dict.keys.size(); ++i) {
+    const std::string& key = dict.keys[i];
+    const PythonLiteral& value = dict.items[i];
     const PythonLiteral** slot = key == "descr"           ? &descr
                                  : key == "fortran_order" ? &fortran_order
                                  : key == "shape"         ? &shape

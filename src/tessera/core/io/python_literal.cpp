@@ -74,7 +74,8 @@ class Parser {
       }
       std::string key = parse_string().text;
       if (!consume(':')) fail("expected ':' after dict key '{}'", key);
-      dict.entries.emplace_back(std::move(key), parse_value(depth + 1));
+      dict.keys.push_back(std::move(key));
+      dict.items.push_back(parse_value(depth + 1));
       if (!consume(',')) {
         if (!consume('}')) fail("expected ',' or '}}' in dict");
         break;

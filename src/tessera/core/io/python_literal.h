@@ -17,8 +17,8 @@ struct PythonLiteral {
   int64_t integer = 0;            // integer value (see integer_overflow)
   bool integer_overflow = false;  // the literal does not fit in int64
   bool boolean = false;
-  std::vector<PythonLiteral> items;                            // tuple, list
-  std::vector<std::pair<std::string, PythonLiteral>> entries;  // dict (string keys only)
+  std::vector<PythonLiteral> items;  // tuple and list elements; dict values
+  std::vector<std::string> keys;     // dict keys (strings only), parallel to items
 };
 
 std::string_view python_kind_name(PythonLiteral::Kind kind);  // "a tuple", "an integer", ...

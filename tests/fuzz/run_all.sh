@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target (fuzz_*) in BUILD_DIR for SECONDS each and exits non-zero if any
+# of them crashes (a sanitizer report, an abort on a broken invariant, an uncaught exception,
+# a timeout or an out-of-memory). Seeds are generated here, so no binary file is committed;
+# the corpus each run grows is kept in BUILD_DIR/fuzz-work for the next run, and crashing
+# inputs land in BUILD_DIR/fuzz-work/crashes/<target>/.
+#   usage: bash tests/fuzz/run_all.sh build/fuzz/tests/fuzz 20
+set -euo pipefail
+
+if [ $# -ne 2 ] || ! [[ "$2" =~ ^[0-9]+$ ]]; then
+  echo "usage: $0 BUILD_DIR SECONDS" >&2
+  exit 2
+fi
+build_dir=$1
+seconds=$2
+work="$build_dir/fuzz-work"
+
+# Little-endian unsigned integer of N bytes.
+le() {
+  local value=$1 width=$2 i
+  for ((i = 0; i < width; i++)); do
+    printf "\\$(printf '%03o' $(((value >> (8 * i)) & 255)))"
+  done
+}
+
+safetensors_seed() {  # FILE JSON DATA_BYTES(printf escapes)
+  { le "${#2}" 8; printf '%s' "$2"; printf "$3"; } >"$1"
+}
+
+npy_seed() {  # FILE VERSION HEADER DATA_BYTES(printf escapes)
+  local width=2
+  [ "$2" -gt 1 ] && width=4
+  { printf '\x93NUMPY'; printf "\\$(printf '%03o' "$2")\\000"; le "${#3}" "$width"
+    printf '%s' "$3"; printf "$4"; } >"$1"
+}
+
+write_seeds() {
+  local s="$work/seeds/safetensors" n="$work/seeds/npy"
+  mkdir -p "$s" "$n"
+  safetensors_seed "$s/f32" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' \
+    '\x00\x00\x80\x3f\x00\x00\x00\x40'
+  safetensors_seed "$s/mixed" '{"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2,1],"data_offsets":[0,4]},"i":{"dtype":"I64","shape":[],"data_offsets":[4,12]},"q":{"dtype":"F8_E4M3","shape":[3],"data_offsets":[12,15]}}' \
+    '\x80\x3f\x20\xc0\x07\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03'
+  safetensors_seed "$s/empty" '{"e":{"dtype":"F16","shape":[0,4],"data_offsets":[0,0]},"u":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}   ' '\x09'
+  safetensors_seed "$s/all" '{"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"b":{"dtype":"I32","shape":[1],"data_offsets":[8,12]},"c":{"dtype":"F16","shape":[1],"data_offsets":[12,14]},"d":{"dtype":"I8","shape":[2],"data_offsets":[14,16]},"e":{"dtype":"F4","shape":[2],"data_offsets":[16,17]}}' \
+    '\x00\x00\x00\x00\x00\x00\xf0\x3f\xff\xff\xff\xff\x00\x3c\x80\x7f\x21'
+  npy_seed "$n/f32" 1 "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 1), }          "$'\n' \
+    '\x00\x00\x80\x3f\x00\x00\x00\xc0'
+  npy_seed "$n/scalar" 2 "{\"descr\": \"<f8\", \"fortran_order\": False, \"shape\": ()}" \
+    '\x00\x00\x00\x00\x00\x00\xf0\x3f'
+  npy_seed "$n/bytes" 3 "{'shape': (3L,), 'fortran_order': False, 'descr': '|u1'}" '\x01\x02\x03'
+  npy_seed "$n/half" 1 "{'descr': '<f2', 'fortran_order': False, 'shape': (0, 2), }" ''
+  npy_seed "$n/ints" 1 "{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }" '\x05\x00\x00\x00\x00\x00\x00\x00'
+}
+
+write_dictionaries() {
+  printf '%s\n' '"dtype"' '"shape"' '"data_offsets"' '"__metadata__"' '"F32"' '"BF16"' '"F16"' \
+    '"F64"' '"I64"' '"I32"' '"I8"' '"U8"' '"BOOL"' '"F8_E4M3"' '"F4"' '"[0,"' '"{"' '"}"' \
+    >"$work/safetensors.dict"
+  printf '%s\n' '"\x93NUMPY"' '"descr"' '"fortran_order"' '"shape"' '"True"' '"False"' \
+    '"None"' '"<f4"' '"<f8"' '"<f2"' '"<i4"' '"<i8"' '"|u1"' '"|i1"' '">f4"' '"(1,)"' '"()"' \
+    >"$work/npy.dict"
+}
+
+mkdir -p "$work"
+write_seeds
+write_dictionaries
+
+shopt -s nullglob
+targets=("$build_dir"/fuzz_*)
+status=0
+ran=0
+for exe in "${targets[@]}"; do
+  [ -f "$exe" ] && [ -x "$exe" ] || continue
+  target=$(basename "$exe")
+  format=${target#fuzz_}
+  corpus="$work/corpus/$target"
+  crashes="$work/crashes/$target"
+  log="$work/$target.log"
+  mkdir -p "$corpus" "$crashes"
+  args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=4096
+        -print_final_stats=1 -artifact_prefix="$crashes/")
+  [ -f "$work/$format.dict" ] && args+=(-dict="$work/$format.dict")
+  seeds=()
+  [ -d "$work/seeds/$format" ] && seeds=("$work/seeds/$format")
+  echo "fuzz: $target for ${seconds}s"
+  ran=$((ran + 1))
+  if "$exe" "${args[@]}" "$corpus" "${seeds[@]}" >"$log" 2>&1; then
+    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb' "$log" | sed 's/^/  /' || true
+  else
+    echo "fuzz: $target FAILED; input saved under $crashes; last lines of $log:" >&2
+    tail -n 40 "$log" >&2
+    status=1
+  fi
+done
+
+if [ "$ran" -eq 0 ]; then
+  echo "fuzz: no fuzz_* executables in $build_dir (build the fuzz_targets target first)" >&2
+  exit 1
+fi
+exit "$status"
