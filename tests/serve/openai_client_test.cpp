@@ -29,6 +29,7 @@ class FakeEndpoint {
       }
       handler_(req, res);
     });
+    server_.set_tcp_nodelay(true);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // bind_to_any_port already listens, so clients may connect before the accept loop runs.

@@ -1,6 +1,7 @@
 #include "tessera/agents/gym_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <chrono>
@@ -51,9 +52,20 @@ void GymServer::register_routes() {
   auto& server = *http_;
   const int threads = options_.http_threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // Small request/answer pairs on keep-alive connections: without TCP_NODELAY, Nagle's
+  // algorithm and delayed ACKs add tens of milliseconds to every step.
+  server.set_tcp_nodelay(true);
   server.set_keep_alive_max_count(1'000'000);
   server.set_keep_alive_timeout(30);
   server.set_payload_max_length(16 * 1024 * 1024);
+  // httplib listens with a backlog of 5, so a burst of clients connecting at once overflows
+  // the accept queue and their first requests fail. Remember the listening socket to widen
+  // its backlog after bind (listen() on a listening socket only updates the backlog).
+  server.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listen_socket_ = sock;
+  });
   // FastAPI's answers for unknown paths; handlers' own error bodies are left alone.
   httplib::Server::HandlerWithResponse on_error = [](const httplib::Request&, httplib::Response& response) {
     if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -83,6 +95,7 @@ int GymServer::bind() {
                         "gym serve: cannot bind {}:{} (in use or not allowed)", options_.host, options_.port);
     port_ = options_.port;
   }
+  if (listen_socket_ >= 0) ::listen(listen_socket_, 4096);
   sweeper_thread_ = std::thread([this] { sweep_idle_sessions(); });
   return port_;
 }

@@ -62,6 +62,7 @@ class GymServer {
   std::unique_ptr<httplib::Server> http_;
   std::unique_ptr<routes::Router> router_;
   int port_ = 0;
+  int listen_socket_ = -1;
   std::thread serve_thread_;
   std::thread sweeper_thread_;
   std::mutex sweeper_mutex_;

@@ -24,12 +24,14 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
-// LMRL-Gym's clients: drop a trailing "</s>" (with the character before it, as upstream's
-// action[:-5] does), split on "Action:" and keep the second piece, trimmed.
+// LMRL-Gym's clients: drop a trailing "</s>", split on "Action:" and keep the second piece,
+// trimmed. (Upstream cuts five characters for the four of "</s>", eating the character before
+// it; that is a newline in its models' output, which the trim removes anyway, but would be the
+// action's last letter for a model that writes "move down</s>", so only "</s>" is cut here.)
 std::string extract_lmrlgym_action(std::string output) {
   const std::string eos = "</s>";
   if (output.size() >= eos.size() && output.compare(output.size() - eos.size(), eos.size(), eos) == 0) {
-    output.resize(output.size() >= 5 ? output.size() - 5 : 0);
+    output.resize(output.size() - eos.size());
   }
   const std::string marker = "Action:";
   size_t first = output.find(marker);

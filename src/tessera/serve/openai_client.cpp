@@ -144,6 +144,7 @@ OpenAIClient::OpenAIClient(OpenAIClientOptions options) : options_(std::move(opt
   client.set_read_timeout(read_s, read_us);
   client.set_write_timeout(connect_s + 1, 0);
   client.set_keep_alive(true);
+  client.set_tcp_nodelay(true);
   if (!options_.api_key.empty()) client.set_bearer_token_auth(options_.api_key.c_str());
 }
 
