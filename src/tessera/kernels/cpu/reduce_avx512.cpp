@@ -1,0 +1,9 @@
+// The reduction and softmax kernels compiled for AVX-512 (F/BW/VL/DQ; entered only after the CPU
+// check in dispatch.cpp).
+#define TESSERA_ISA_NAMESPACE avx512
+#include "tessera/kernels/cpu/reduce_impl.h"
+
+namespace tessera::kernels::avx512 {
+TESSERA_INSTANTIATE_REDUCE_KERNELS(float)
+TESSERA_INSTANTIATE_REDUCE_KERNELS(double)
+}  // namespace tessera::kernels::avx512
