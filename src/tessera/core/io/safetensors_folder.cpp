@@ -61,11 +61,21 @@ SafetensorsFolder SafetensorsFolder::open(const std::string& path) {
       if (entry.path().extension() == ".safetensors") candidates.push_back(entry.path().string());
     }
     std::sort(candidates.begin(), candidates.end());
-    TESSERA_CHECK_INPUT(candidates.size() == 1,
-                        "{}: no model.safetensors.index.json or model.safetensors, and {} other "
-                        ".safetensors files{}",
-                        path, candidates.size(),
-                        candidates.empty() ? "" : " (which one is meant is ambiguous)");
+    TESSERA_CHECK_INPUT(!candidates.empty(),
+                        "{}: no model.safetensors.index.json, model.safetensors or other "
+                        ".safetensors file",
+                        path);
+    if (candidates.size() > 1) {
+      std::string listed;
+      for (const std::string& c : candidates) {
+        if (!listed.empty()) listed += ", ";
+        listed += fs::path(c).filename().string();
+      }
+      throw bad_input(
+          "{}: no model.safetensors.index.json or model.safetensors, and {} other .safetensors "
+          "files ({}): which one is meant is ambiguous, give its path instead",
+          path, candidates.size(), listed);
+    }
     folder.add_single_file(candidates[0]);
   }
   return folder;
