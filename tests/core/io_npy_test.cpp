@@ -136,7 +136,7 @@ TEST(NpyRead, NumpyAlignedDataIsAZeroCopyView) {
   save_npy(dir.file("v.npy"), Tensor::from_vector<double>({1, 2}, {2}));
   Tensor first = load_npy(dir.file("v.npy"));
   EXPECT_TRUE(first.storage()->read_only());
-  EXPECT_THROW(first.data<double>(), Error);
+  EXPECT_THROW(first.fill_(1.0), Error);  // in-place ops refuse a view of the file
 }
 
 TEST(NpyRead, MisalignedDataIsCopied) {

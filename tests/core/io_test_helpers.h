@@ -74,8 +74,9 @@ inline std::string bad_input_message(const std::function<void()>& action) {
   return "";
 }
 
-// Element values of a tensor. Goes through clone() because Tensor::to_vector currently takes a
-// writable path internally and refuses read-only views of mapped files (reported to core).
+// Element values of a tensor, read through a private copy so that these tests do not depend
+// on whether Tensor::to_vector reads read-only (mapped) views in place (the first core commit
+// refused that; reported to core).
 template <typename T>
 std::vector<T> values(const Tensor& tensor) {
   return tensor.clone().to_vector<T>();
