@@ -76,7 +76,7 @@ void rms_norm_backward(const T* x, const T* w, const T* rstd, const T* dy, T* dx
     const int64_t first = group * groups.rows_per_group;
     const int64_t last =
         first + groups.rows_per_group < rows ? first + groups.rows_per_group : rows;
-    T* g = scratch_rows.get() + group * n;
+    T* g = w && dx ? scratch_rows.get() + group * n : nullptr;  // g = dy w, when needed
     for (int64_t r = first; r < last; ++r) {
       const T* in = x + r * n;
       const T* grad = dy + r * n;
