@@ -1,5 +1,5 @@
-// `tessera info PATH [--json]`: the tensors of a .safetensors file, a .npy file or a model
-// folder (sharded with model.safetensors.index.json, or a single model.safetensors).
+// `tessera info PATH [--json]`: the tensors of a .safetensors file, a .npy file, a GGUF file or
+// a model folder (sharded with model.safetensors.index.json, or a single model.safetensors).
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "tessera/core/error.h"
+#include "tessera/core/io/gguf.h"
 #include "tessera/core/io/npy.h"
 #include "tessera/core/io/safetensors_folder.h"
 
@@ -93,13 +94,48 @@ Listing list_safetensors(const std::string& path) {
   return listing;
 }
 
+// GGUF: ggml type names as the dtype; quantised tensors load as f32 (dequantised), types
+// Tessera cannot dequantise have no loadable dtype. Metadata is shown as short renderings
+// (token arrays run to 100k+ entries), with each value's GGUF type in --json.
+Listing list_gguf(const std::string& path) {
+  const io::GgufFile file = io::GgufFile::open(path);
+  Listing listing{path, "gguf", {}, {}, nlohmann::ordered_json::object()};
+  for (const io::GgufTensorInfo& info : file.tensors()) {
+    const io::GgmlTypeTraits& traits = io::ggml_type_traits(info.type);
+    std::optional<DType> loadable = traits.dtype;
+    if (traits.dequantizable) loadable = DType::f32;
+    if (info.type == io::GgmlType::I16) loadable = DType::i32;
+    listing.rows.push_back({info.name, std::string(traits.name), loadable, info.shape,
+                            info.nbytes, ""});
+  }
+  nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : file.metadata()) {
+    listing.metadata[key] = value.to_display();
+    nlohmann::ordered_json entry{{"type", value.type_description()}};
+    switch (value.type()) {
+      case io::GgufValueType::string: entry["value"] = value.as_string(); break;
+      case io::GgufValueType::boolean: entry["value"] = value.as_bool(); break;
+      case io::GgufValueType::f32:
+      case io::GgufValueType::f64: entry["value"] = value.as_float(); break;
+      case io::GgufValueType::u64: entry["value"] = value.as_uint(); break;
+      case io::GgufValueType::array: entry["value"] = value.to_display(); break;
+      default: entry["value"] = value.as_int(); break;
+    }
+    metadata[key] = std::move(entry);
+  }
+  listing.extra["version"] = std::to_string(file.version());
+  listing.extra["alignment"] = file.alignment();
+  listing.extra["data_offset"] = file.data_offset();
+  listing.extra["metadata"] = std::move(metadata);
+  return listing;
+}
+
 Listing list_path(const std::string& path) {
   std::error_code error;
   TESSERA_CHECK_INPUT(fs::exists(path, error), "{}: no such file or folder", path);
   if (fs::is_directory(path, error)) return list_safetensors(path);
   if (fs::path(path).extension() == ".npy" || starts_with_npy_magic(path)) return list_npy(path);
-  TESSERA_CHECK_INPUT(!starts_with_gguf_magic(path),
-                      "{}: is a GGUF file; `info` lists .safetensors and .npy files", path);
+  if (starts_with_gguf_magic(path)) return list_gguf(path);
   return list_safetensors(path);
 }
 
@@ -200,10 +236,10 @@ void add_info_commands(CLI::App& app) {
   auto options = std::make_shared<Options>();
   auto* info = app.add_subcommand(
       "info",
-      "List the tensors (name, dtype, shape, bytes) of a .safetensors or .npy file or "
+      "List the tensors (name, dtype, shape, bytes) of a .safetensors, .npy or GGUF file or "
       "a model folder");
   info->add_option("path", options->path,
-                   ".safetensors file, .npy file, or a folder with model.safetensors or "
+                   ".safetensors file, .npy file, GGUF file, or a folder with model.safetensors or "
                    "model.safetensors.index.json")
       ->required();
   info->add_flag("--json", options->json, "machine-readable output");

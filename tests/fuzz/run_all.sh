@@ -34,9 +34,34 @@ npy_seed() {  # FILE VERSION HEADER DATA_BYTES(printf escapes)
     printf '%s' "$3"; printf "$4"; } >"$1"
 }
 
+gguf_string() {  # TEXT: u64 length + bytes
+  le "${#1}" 8; printf '%s' "$1"
+}
+
+gguf_seeds() {  # DIR: small GGUF files (metadata of several kinds; F32, F16, Q8_0 tensors)
+  { printf 'GGUF'; le 3 4; le 2 8; le 3 8
+    gguf_string general.architecture; le 8 4; gguf_string llama
+    gguf_string tokenizer.ggml.tokens; le 9 4; le 8 4; le 2 8; gguf_string a; gguf_string bc
+    gguf_string llama.block_count; le 4 4; le 1 4
+    gguf_string w; le 2 4; le 2 8; le 1 8; le 0 4; le 0 8
+    gguf_string q; le 1 4; le 32 8; le 8 4; le 32 8
+    printf '\x00%.0s' $(seq 1 16)  # pads the 240-byte header to 256
+    printf '\x00\x00\x80\x3f\x00\x00\x00\x40'; printf '\x00%.0s' $(seq 1 24)
+    printf '\x00\x38'; printf '\x01\xff%.0s' $(seq 1 16); printf '\x00%.0s' $(seq 1 30)
+  } >"$1/f32_q8"
+  { printf 'GGUF'; le 2 4; le 1 8; le 2 8
+    gguf_string general.alignment; le 4 4; le 16 4
+    gguf_string x.nested; le 9 4; le 9 4; le 1 8; le 3 4; le 2 8; le 1 2; le 2 2
+    gguf_string h; le 1 4; le 2 8; le 1 4; le 0 8
+    printf '\x00%.0s' $(seq 1 6)  # pads the 138-byte header to 144
+    printf '\x00\x3c\x00\xc0'; printf '\x00%.0s' $(seq 1 12)
+  } >"$1/f16_nested"
+}
+
 write_seeds() {
-  local s="$work/seeds/safetensors" n="$work/seeds/npy"
-  mkdir -p "$s" "$n"
+  local s="$work/seeds/safetensors" n="$work/seeds/npy" g="$work/seeds/gguf"
+  mkdir -p "$s" "$n" "$g"
+  gguf_seeds "$g"
   safetensors_seed "$s/f32" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' \
     '\x00\x00\x80\x3f\x00\x00\x00\x40'
   safetensors_seed "$s/mixed" '{"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2,1],"data_offsets":[0,4]},"i":{"dtype":"I64","shape":[],"data_offsets":[4,12]},"q":{"dtype":"F8_E4M3","shape":[3],"data_offsets":[12,15]}}' \
@@ -60,6 +85,10 @@ write_dictionaries() {
   printf '%s\n' '"\x93NUMPY"' '"descr"' '"fortran_order"' '"shape"' '"True"' '"False"' \
     '"None"' '"<f4"' '"<f8"' '"<f2"' '"<i4"' '"<i8"' '"|u1"' '"|i1"' '">f4"' '"(1,)"' '"()"' \
     >"$work/npy.dict"
+  printf '%s\n' '"GGUF"' '"general.alignment"' '"general.architecture"' '"llama"' \
+    '"tokenizer.ggml.tokens"' '"tokenizer.ggml.model"' '"llama.block_count"' \
+    '"llama.attention.head_count"' '"\x03\x00\x00\x00"' '"\x09\x00\x00\x00"' \
+    '"\x20\x00\x00\x00\x00\x00\x00\x00"' >"$work/gguf.dict"
 }
 
 mkdir -p "$work"
