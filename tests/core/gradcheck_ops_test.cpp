@@ -104,13 +104,19 @@ std::vector<Case> all_cases() {
     c.push_back({"rope_interleaved", {randn({1, 3, 2, 6}, 63)},
                  [=](const std::vector<Tensor>& in) { return rope(in[0], cs, sn, pos, true); }});
   }
+  c.push_back({"attention_causal_gqa", {randn({2, 3, 4, 2}, 90), randn({2, 3, 2, 2}, 91), randn({2, 3, 2, 2}, 92)},
+               [](const std::vector<Tensor>& in) { return attention(in[0], in[1], in[2]); }});
+  c.push_back({"attention_decode_against_cache", {randn({1, 2, 2, 3}, 93), randn({1, 5, 1, 3}, 94), randn({1, 5, 1, 3}, 95)},
+               [](const std::vector<Tensor>& in) { return attention(in[0], in[1], in[2], true, 0.7); }});
+  c.push_back({"attention_full", {randn({1, 3, 2, 2}, 96), randn({1, 4, 2, 2}, 97), randn({1, 4, 2, 2}, 98)},
+               [](const std::vector<Tensor>& in) { return attention(in[0], in[1], in[2], false); }});
   c.push_back({"causal_conv1d", {randn({2, 5, 3}, 64), randn({3, 4}, 65), randn({3}, 66)},
                [](const std::vector<Tensor>& in) { return causal_conv1d(in[0], in[1], in[2]); }});
   // Indexing and views.
   binary("concat", [](auto& a, auto& b) { return concat({a, b, a}, 1); }, randn({2, 3}, 67), randn({2, 2}, 68));
   unary("split", [](auto& x) { auto parts = split(x, {1, 3}, 1); return mul(parts[0], sum(parts[1], 1, true)); }, randn({2, 4}, 69));
   unary("index_select", [](auto& x) { return index_select(x, 0, ids({2, 0, 2})); }, randn({3, 4}, 70));
-  unary("masked_fill", [](auto& x) { return masked_fill(x, Tensor::from_vector<uint8_t>({1, 0, 0, 1}, {4}), -1e9); }, randn({3, 4}, 71));
+  unary("masked_fill", [](auto& x) { return masked_fill(x, Tensor::from_vector<uint8_t>({1, 0, 0, 1}, {4}), -5.0); }, randn({3, 4}, 71));
   binary("where", [](auto& a, auto& b) { return where(Tensor::from_vector<uint8_t>({1, 0, 1}, {3}), a, b); }, randn({2, 3}, 72), randn({3}, 73));
   unary("topk", [](auto& x) { return topk(x, 2).first; }, randn({3, 6}, 74));
   unary("transpose", [](auto& x) { return x.transpose(0, 2).contiguous(); }, randn({2, 3, 4}, 75));

@@ -5,6 +5,7 @@
 
 #include "tessera/core/ops.h"
 #include "tessera/core/rng.h"
+#include "tessera/kernels/cpu/attention.h"
 
 namespace tessera {
 namespace {
@@ -147,5 +148,24 @@ TEST(Ops, ReductionsAlongAxes) {
   EXPECT_DOUBLE_EQ(sum_to(Tensor::ones({2, 3, 4}, DType::f64), {3, 1}).at({2, 0}), 8.0);
 }
 
+}  // namespace
+}  // namespace tessera
+
+namespace tessera {
+namespace {
+TEST(Ops, AttentionMatchesReferenceLoops) {
+  for (bool causal : {true, false}) {
+    Tensor q = randn({2, 5, 4, 8}, 20, DType::f64), k = randn({2, 7, 2, 8}, 21, DType::f64);
+    Tensor v = randn({2, 7, 2, 8}, 22, DType::f64);
+    Tensor out = attention(q, k, v, causal);
+    Tensor ref = Tensor::empty(q.shape(), DType::f64), lse = Tensor::empty({2, 4, 5}, DType::f64);
+    kernels::reference::attention_forward<double>(q.data<double>(), k.data<double>(), v.data<double>(),
+                                                  ref.data<double>(), lse.data<double>(),
+                                                  {2, 5, 7, 4, 2, 8}, 1.0 / std::sqrt(8.0), causal);
+    std::vector<double> a = out.to_vector<double>(), b = ref.to_vector<double>();
+    for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 1e-12) << i;
+  }
+  EXPECT_THROW(attention(randn({1, 2, 3, 4}, 1), randn({1, 2, 2, 4}, 2), randn({1, 2, 2, 4}, 3)), Error);
+}
 }  // namespace
 }  // namespace tessera

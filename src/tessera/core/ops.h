@@ -89,6 +89,12 @@ Tensor rope(const Tensor& x, const Tensor& cos, const Tensor& sin, const Tensor&
 // (so rope_scaling variants such as llama3 only change inv_freq).
 std::pair<Tensor, Tensor> rope_tables(const Tensor& inv_freq, int64_t max_positions,
                                       DType dtype = DType::f32);
+// Causal (or full) attention with grouped-query heads: q [B, T, H, D], k and v [B, S, Hkv, D]
+// with H a multiple of Hkv -> [B, T, H, D]. scale <= 0 means 1/sqrt(D). With causal and S > T
+// the queries are the last T positions (decoding against a cache). Memory: one [T, S] block
+// per thread; the backward recomputes scores from the saved log-sum-exp.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, bool causal = true,
+                 double scale = 0.0);
 // x [B, T, C], weight [C, K], bias [C] (may be undefined): depthwise causal conv (Mamba).
 Tensor causal_conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias);
 

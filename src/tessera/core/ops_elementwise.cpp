@@ -163,6 +163,7 @@ Tensor mul(const Tensor& a, double b) {
 }
 
 void add_(Tensor& a, const Tensor& b) {
+  a.check_writable();
   detail::check_same_dtype(a, b, "add_");
   TESSERA_CHECK(a.is_contiguous(), "add_: destination must be contiguous");
   if (b.shape() == a.shape() && b.is_contiguous()) {
@@ -178,6 +179,7 @@ void add_(Tensor& a, const Tensor& b) {
 }
 
 void mul_(Tensor& a, double s) {
+  a.check_writable();
   TESSERA_CHECK(a.is_contiguous(), "mul_: destination must be contiguous");
   dispatch_floating(a.dtype(), "mul_", [&]<typename T>() {
     kernels::affine<T>(a.data<T>(), static_cast<T>(s), T(0), a.data<T>(), a.numel());

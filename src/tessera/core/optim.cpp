@@ -15,6 +15,7 @@ Optimizer::Optimizer(std::vector<NamedParameter> params) : params_(std::move(par
   for (const auto& p : params_) {
     TESSERA_CHECK(p.tensor.defined() && is_floating(p.tensor.dtype()) && p.tensor.is_contiguous(),
                   "optimizer: parameter {} must be a contiguous floating tensor", p.name);
+    p.tensor.check_writable();
   }
 }
 

@@ -54,7 +54,10 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   file->path_ = path;
   file->size_ = static_cast<size_t>(st.st_size);
   if (file->size_ > 0) {
-    void* p = ::mmap(nullptr, file->size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Private and writable (copy-on-write): the file never changes, and a stray write through a
+    // tensor view copies the page instead of crashing. Tensor marks such views read-only so
+    // in-place ops refuse them.
+    void* p = ::mmap(nullptr, file->size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);

@@ -145,11 +145,15 @@ bool Tensor::is_contiguous() const {
 
 // ---------------------------------------------------------------- data access
 
-void* Tensor::raw_data() {
+void Tensor::check_writable() const {
   TESSERA_REQUIRE_DEFINED();
   TESSERA_CHECK(!impl_->storage->read_only(),
                 "tensor {} is a read-only view of a mapped file; clone() it to modify",
                 impl_->name.empty() ? "(unnamed)" : impl_->name);
+}
+
+void* Tensor::raw_data() {
+  TESSERA_REQUIRE_DEFINED();
   return static_cast<char*>(impl_->storage->data()) + impl_->offset * dtype_size(impl_->dtype);
 }
 
@@ -335,6 +339,7 @@ Tensor Tensor::to(DType target) const {
 }
 
 void Tensor::copy_(const Tensor& src) {
+  check_writable();
   TESSERA_CHECK(src.shape() == shape(), "copy_: shape {} into {}", shape_str(src.shape()),
                 shape_str(shape()));
   Tensor s = src.dtype() == dtype() ? src.contiguous() : src.to(dtype());
@@ -359,6 +364,7 @@ void Tensor::copy_(const Tensor& src) {
 }
 
 void Tensor::fill_(double value) {
+  check_writable();
   TESSERA_CHECK(is_contiguous(), "fill_ needs a contiguous tensor");
   int64_t n = numel();
   void* p = raw_data();

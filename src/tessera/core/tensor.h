@@ -56,8 +56,11 @@ class Tensor {
   // ---- data access (pointers point at the first element of the view) ----
   void* raw_data();
   const void* raw_data() const;
+  // Element pointers; data<T>() checks the dtype. Views of mapped files are copy-on-write, so
+  // writing through a pointer never corrupts a file, but in-place ops (copy_, fill_, add_,
+  // optimizer steps) refuse read-only storage outright: clone() first.
   template <typename T>
-  T* data();  // checks the dtype; throws on read-only storage
+  T* data();
   template <typename T>
   const T* data() const;
   template <typename T>
@@ -85,6 +88,7 @@ class Tensor {
   Tensor to(DType dtype) const;  // converted copy (itself when already that dtype)
   void copy_(const Tensor& src);  // in place, same shape; not recorded for autograd
   void fill_(double value);       // in place; not recorded
+  void check_writable() const;    // throws when the storage is a read-only (mapped) view
 
   // ---- autograd ----
   bool requires_grad() const;
