@@ -1,0 +1,115 @@
+#include "tessera/models/causal_lm.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "tessera/core/autograd.h"
+#include "tessera/core/io/atomic_file.h"
+#include "tessera/core/io/safetensors.h"
+#include "tessera/core/io/safetensors_folder.h"
+
+namespace tessera::models {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::map<std::string, ModelFactory>& registry() {
+  static std::map<std::string, ModelFactory> factories;
+  return factories;
+}
+}  // namespace
+
+void register_model_type(const std::string& model_type, ModelFactory factory) {
+  registry()[model_type] = std::move(factory);
+}
+
+std::vector<std::string> registered_model_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+void register_builtin_models();  // models/registry_builtin.cpp
+
+std::unique_ptr<CausalLM> create_model(const nlohmann::json& config, uint64_t seed) {
+  register_builtin_models();
+  TESSERA_CHECK_INPUT(config.is_object() && config.contains("model_type") &&
+                          config["model_type"].is_string(),
+                      "config.json: missing \"model_type\"");
+  std::string type = config["model_type"];
+  auto it = registry().find(type);
+  if (it == registry().end()) {
+    std::string known;
+    for (const auto& name : registered_model_types()) known += (known.empty() ? "" : ", ") + name;
+    throw bad_input("config.json: model_type \"{}\" is not supported (known: {})", type, known);
+  }
+  nlohmann::json with_seed = config;
+  with_seed["__seed"] = seed;
+  return it->second(with_seed);
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  TESSERA_CHECK_INPUT(in.good(), "{}: cannot open", path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  try {
+    return nlohmann::json::parse(buffer.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw bad_input("{}: invalid JSON: {}", path, e.what());
+  }
+}
+
+void write_json_file(const std::string& path, const nlohmann::json& value) {
+  io::AtomicFileWriter writer(path);
+  writer.write(value.dump(2) + "\n");
+  writer.commit();
+}
+
+std::unique_ptr<CausalLM> load_model(const std::string& dir) {
+  nlohmann::json config = read_json_file((fs::path(dir) / "config.json").string());
+  std::unique_ptr<CausalLM> model;
+  try {
+    model = create_model(config);
+  } catch (const Error& e) {
+    throw e.with_context(dir);
+  } catch (const nlohmann::json::exception& e) {
+    throw bad_input("{}/config.json: {}", dir, e.what());
+  }
+  io::SafetensorsFolder weights = io::SafetensorsFolder::open(dir);
+  nn::ParameterRefs params = model->parameters();
+  std::set<std::string> expected;
+  NoGrad no_grad;
+  for (auto& [name, slot] : params) {
+    expected.insert(name);
+    TESSERA_CHECK_INPUT(weights.has(name), "{}: tensor {} is missing from the checkpoint", dir, name);
+    const io::TensorInfo& info = weights.info(name);
+    TESSERA_CHECK_INPUT(info.shape == slot->shape(),
+                        "{}: tensor {} has shape {}, but config.json implies {}",
+                        weights.file_of(name), name, shape_str(info.shape), shape_str(slot->shape()));
+    Tensor t = weights.get(name, slot->dtype());
+    *slot = t.set_name(name);
+  }
+  std::vector<std::string> optional = model->optional_checkpoint_names();
+  for (const std::string& name : weights.names()) {
+    bool known = expected.count(name) ||
+                 std::find(optional.begin(), optional.end(), name) != optional.end();
+    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for model_type {}", weights.file_of(name),
+                        name, model->model_type());
+  }
+  return model;
+}
+
+void save_model(CausalLM& model, const std::string& dir) {
+  fs::create_directories(dir);
+  io::NamedTensors tensors;
+  for (auto& [name, slot] : model.parameters()) tensors.emplace_back(name, slot->detach());
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors,
+                       {{"format", "pt"}});
+  write_json_file((fs::path(dir) / "config.json").string(), model.config_json());
+}
+
+}  // namespace tessera::models
