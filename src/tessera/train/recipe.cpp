@@ -1,0 +1,48 @@
+#include "tessera/train/recipe.h"
+
+#include <filesystem>
+
+#include "tessera/models/presets.h"
+
+namespace tessera::train {
+
+namespace fs = std::filesystem;
+
+RecipeResult run_recipe(const TrainRecipe& recipe) {
+  RecipeResult result;
+  result.train_folder = find_split_folder(recipe.data_dir, "train");
+  try {
+    result.valid_folder = find_split_folder(recipe.data_dir, "valid");
+  } catch (const Error&) {
+    result.valid_folder.clear();  // training without a held-out split is allowed
+  }
+  TokenDataset train_data = TokenDataset::open(result.train_folder);
+  const TrainOptions& options = recipe.options;
+  std::unique_ptr<models::CausalLM> model;
+  if (options.resume) {
+    TESSERA_CHECK_INPUT(fs::exists(fs::path(options.out_dir) / "trainer_state.json"),
+                        "{}: nothing to resume (no trainer_state.json)", options.out_dir);
+    model = load_for_training(options.out_dir);
+  } else {
+    nlohmann::json config = models::preset_config(recipe.model_type, recipe.preset);
+    if (!recipe.config_path.empty()) {
+      for (const auto& [key, value] : models::read_json_file(recipe.config_path).items()) config[key] = value;
+    }
+    config["vocab_size"] = train_data.vocab_size();
+    if (!config.contains("max_position_embeddings"))
+      config["max_position_embeddings"] = std::max<int64_t>(1024, options.seq_len);
+    if (train_data.index().eos_token_id) config["eos_token_id"] = *train_data.index().eos_token_id;
+    model = models::create_model(config, options.seed);
+  }
+  for (auto& [name, t] : model->parameters()) result.parameters += t->numel();
+  fs::create_directories(options.out_dir);
+  const std::string& tokenizer = train_data.index().tokenizer.path;
+  if (!tokenizer.empty() && fs::is_regular_file(tokenizer)) {
+    fs::path target = fs::path(options.out_dir) / fs::path(tokenizer).filename();
+    if (!fs::exists(target)) fs::copy_file(tokenizer, target);
+  }
+  result.summary = train(*model, result.train_folder, result.valid_folder, options);
+  return result;
+}
+
+}  // namespace tessera::train
