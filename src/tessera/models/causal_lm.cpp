@@ -10,6 +10,7 @@
 #include "tessera/core/io/atomic_file.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/core/io/safetensors_folder.h"
+#include "tessera/models/gguf_model.h"
 
 namespace tessera::models {
 
@@ -70,6 +71,7 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
 }
 
 std::unique_ptr<CausalLM> load_model(const std::string& dir) {
+  if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") return load_gguf_model(dir);
   nlohmann::json config = read_json_file((fs::path(dir) / "config.json").string());
   std::unique_ptr<CausalLM> model;
   try {

@@ -59,7 +59,7 @@ std::vector<std::string> registered_model_types();
 std::unique_ptr<CausalLM> create_model(const nlohmann::json& config, uint64_t seed = 0);
 
 // Loads a Hugging Face style folder: config.json + model.safetensors (or sharded with
-// model.safetensors.index.json). Weights in bf16/f16 are converted to f32. Every parameter must
+// model.safetensors.index.json), or a llama-architecture .gguf file (models/gguf_model.h). Weights in bf16/f16 are converted to f32. Every parameter must
 // be present with the expected shape; unexpected tensors are an error naming them.
 std::unique_ptr<CausalLM> load_model(const std::string& dir);
 // Writes config.json and model.safetensors (f32) into `dir` (created), atomically.
