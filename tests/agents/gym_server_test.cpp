@@ -94,6 +94,28 @@ TEST(GymServer, WordleRoutesMirrorLmrlGym) {
   EXPECT_EQ(detail.body["seed"], 5);
 }
 
+TEST(GymServer, TextCraftRoutesMirrorUpstream) {
+  GymServerOptions options;
+  options.envs = {"textcraft"};
+  ServerFixture fixture(options);
+  Answer created = fixture.post("/textcraft/create", nlohmann::json::object());
+  ASSERT_EQ(created.status, 200);
+  int64_t id = created.body["id"].get<int64_t>();
+  EXPECT_EQ(created.body["done"], false);
+  EXPECT_EQ(created.body["observation"].get<std::string>().rfind("Crafting commands:\n", 0), 0u);
+  Answer reset = fixture.post("/textcraft/reset", {{"id", id}, {"data_idx", 4}});
+  EXPECT_EQ(reset.body["id"], id);
+  Answer step = fixture.post("/textcraft/step", {{"id", id}, {"action", "inventory"}});
+  EXPECT_EQ(step.body["observation"], "Inventory: You are not carrying anything.");
+  std::string goal = fixture.get("/textcraft/goal?id=" + std::to_string(id)).body.get<std::string>();
+  EXPECT_EQ(goal.rfind("minecraft:", 0), 0u);
+  EXPECT_TRUE(fixture.get("/textcraft/commands?id=" + std::to_string(id)).body.is_string());
+  EXPECT_EQ(fixture.get("/textcraft/detail?id=" + std::to_string(id)).body["deleted"], false);
+  EXPECT_EQ(fixture.post("/textcraft/close", nlohmann::json{{"id", id}}).body, true);
+  EXPECT_EQ(fixture.post("/textcraft/close", nlohmann::json{{"id", id}}).body, false);
+  EXPECT_EQ(fixture.get("/textcraft/").body, "This is environment TextCraft.");
+}
+
 TEST(GymServer, MalformedRequestsAreAnsweredNotCrashed) {
   ServerFixture fixture;
   Answer not_json = fixture.post("/maze/step", std::string("{\"id\": 0, "));

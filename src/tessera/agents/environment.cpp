@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "tessera/agents/maze.h"
+#include "tessera/agents/textcraft.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
 
@@ -10,7 +11,8 @@ namespace tessera::agents {
 
 void Environment::require_running() const {
   TESSERA_CHECK_INPUT(started_, "{}: the environment has not been reset", name());
-  TESSERA_CHECK_INPUT(!done_, "{}: the episode has finished; reset it first", name());
+  TESSERA_CHECK_INPUT(!done_ || continues_after_done(), "{}: the episode has finished; reset it first",
+                      name());
 }
 
 const std::vector<EnvironmentSpec>& environment_specs() {
@@ -23,6 +25,8 @@ const std::vector<EnvironmentSpec>& environment_specs() {
                     [](const GymConfig& config) {
                       return std::make_unique<WordleEnvironment>(WordleVocabulary::for_config(config));
                     }});
+    list.push_back({"textcraft", "TextCraft with generated recipe worlds (task = world seed; depth 1 + task % 3)",
+                    1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<TextCraftEnvironment>(); }});
     return list;
   }();
   return specs;

@@ -54,8 +54,10 @@ class Environment {
     total_reward_ += result.reward;
     done_ = result.done;
   }
-  // Throws BadInput unless the episode has started and not ended.
+  // Throws BadInput unless the episode has started and not ended (or ended, for the
+  // environments whose upstream keeps taking actions after the end).
   void require_running() const;
+  virtual bool continues_after_done() const { return false; }
 
  private:
   bool started_ = false;

@@ -15,8 +15,14 @@ Episode run_episode(Environment& env, int64_t task, const Policy& policy, const 
   while (!env.done() && episode.rounds < options.max_rounds) {
     std::string answer = policy(episode.conversation);
     episode.conversation.push_back({"gpt", answer, true});
-    StepResult result = env.step(extract_action(episode.env_name, answer));
+    ParsedAnswer parsed = parse_answer(episode.env_name, answer);
     ++episode.rounds;
+    if (parsed.client_reply) {
+      episode.conversation.push_back({"human", *parsed.client_reply, std::nullopt});
+      episode.reward = 0.0;
+      continue;
+    }
+    StepResult result = env.step(parsed.action);
     episode.reward = result.reward;
     if (!result.done || options.record_final_observation) {
       episode.conversation.push_back({"human", result.observation, std::nullopt});

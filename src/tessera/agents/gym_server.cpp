@@ -18,6 +18,10 @@ void add_routes(routes::Router& router, const std::string& env_name) {
     routes::add_lmrlgym_routes(router, env_name);
     return;
   }
+  if (env_name == "textcraft") {
+    routes::add_textcraft_routes(router);
+    return;
+  }
   throw bad_input("gym serve: no HTTP routes for environment '{}'", env_name);
 }
 }  // namespace

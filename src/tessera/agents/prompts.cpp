@@ -1,5 +1,7 @@
 #include "tessera/agents/prompts.h"
 
+#include <cctype>
+
 #include "tessera/agents/prompts_internal.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
@@ -41,6 +43,34 @@ std::string extract_lmrlgym_action(std::string output) {
   return trim(output.substr(start, second == std::string::npos ? std::string::npos : second - start));
 }
 
+// TextCraft's client: the text after each "Action:" up to the line end; more than one is
+// refused; characters other than letters, digits, commas and spaces are dropped and runs of
+// blanks collapsed.
+ParsedAnswer parse_textcraft_answer(const std::string& output) {
+  std::vector<std::string> matches;
+  const std::string marker = "Action:";
+  for (size_t at = output.find(marker); at != std::string::npos; at = output.find(marker, at + marker.size())) {
+    size_t start = at + marker.size();
+    while (start < output.size() && std::isspace(static_cast<unsigned char>(output[start]))) ++start;
+    size_t end = output.find('\n', start);
+    matches.push_back(output.substr(start, end == std::string::npos ? std::string::npos : end - start));
+  }
+  if (matches.size() > 1) {
+    return {"", "Error: Only one 'Action' is allowed per response. Please adjust your response."};
+  }
+  std::string action;
+  for (char c : matches.empty() ? std::string() : matches.back()) {
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == ',' || c == ' ') action += c;
+  }
+  std::string collapsed;
+  for (size_t i = 0; i < action.size(); ++i) {
+    if (action[i] == ' ' && (collapsed.empty() || collapsed.back() == ' ')) continue;
+    collapsed += action[i];
+  }
+  while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
+  return {collapsed, std::nullopt};
+}
+
 }  // namespace
 
 std::vector<Turn> conversation_start(const std::string& env_name) {
@@ -49,6 +79,8 @@ std::vector<Turn> conversation_start(const std::string& env_name) {
     role = "You are an expert maze solver.";
   } else if (env_name == "wordle") {
     role = "You are an expert wordle player.";
+  } else if (env_name == "textcraft") {
+    role = prompts::kTextCraftInstructions;
   } else {
     throw bad_input("no prompts for environment '{}'", env_name);
   }
@@ -67,12 +99,18 @@ std::string first_prompt(const Environment& env, const std::string& reset_observ
     }
     return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
   }
+  if (name == "textcraft") return reset_observation;
   throw bad_input("no prompts for environment '{}'", name);
 }
 
-std::string extract_action(const std::string& env_name, const std::string& model_output) {
-  if (env_name == "maze" || env_name == "wordle") return extract_lmrlgym_action(model_output);
+ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output) {
+  if (env_name == "maze" || env_name == "wordle") return {extract_lmrlgym_action(model_output), std::nullopt};
+  if (env_name == "textcraft") return parse_textcraft_answer(model_output);
   throw bad_input("no action parser for environment '{}'", env_name);
+}
+
+std::string extract_action(const std::string& env_name, const std::string& model_output) {
+  return parse_answer(env_name, model_output).action;
 }
 
 std::string format_react(const std::string& thought, const std::string& action) {

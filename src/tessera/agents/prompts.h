@@ -22,7 +22,15 @@ struct Turn {
 std::vector<Turn> conversation_start(const std::string& env_name);
 // What the client shows the model right after reset.
 std::string first_prompt(const Environment& env, const std::string& reset_observation);
-// The action in a model's answer, parsed the way the environment's AgentGym client does.
+// A model's answer as the environment's AgentGym client reads it: the action to send, or a
+// reply the client gives itself without stepping the environment (TextCraft's client refuses
+// answers with two "Action:" lines this way).
+struct ParsedAnswer {
+  std::string action;
+  std::optional<std::string> client_reply;
+};
+ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output);
+// parse_answer(...).action
 std::string extract_action(const std::string& env_name, const std::string& model_output);
 // "Thought:\n<thought>\n\nAction:\n<action>", the ReAct answer format the prompts ask for.
 std::string format_react(const std::string& thought, const std::string& action);
