@@ -1,54 +1,70 @@
 #include "tessera/text/bpe_model.h"
 
 #include <algorithm>
-#include <mutex>
+#include <atomic>
+#include <cstring>
 #include <queue>
-#include <unordered_map>
 
 #include "tessera/core/error.h"
 #include "tessera/text/utf8.h"
 
 namespace tessera::text {
 
-// Pre-token -> ids, shared by all encoding threads. Sharded so two threads rarely wait on
-// the same lock; a full shard is simply cleared (frequent pre-tokens come straight back).
+// Pre-token -> ids. Each thread owns a direct-mapped table of fixed-size slots: no locks
+// while batch encoding in parallel, no allocation per entry, and a slot costs one probe. A
+// slot records which model filled it (a process-unique serial), so tokenizers never see each
+// other's entries. Only short pre-tokens with short results are cached; the rest are merged.
 class EncodeCache {
  public:
-  static constexpr size_t kMaxKeyBytes = 128;
+  static constexpr size_t kMaxKeyBytes = 30;
+  static constexpr size_t kMaxIds = 8;
 
-  explicit EncodeCache(size_t capacity)
-      : per_shard_capacity_(std::max<size_t>(capacity / kShards, 16)) {}
+  explicit EncodeCache(size_t capacity) {
+    size_t slots = 1;
+    while (slots < capacity) slots *= 2;
+    mask_ = slots - 1;
+    static std::atomic<uint32_t> next_serial{1};
+    serial_ = next_serial.fetch_add(1);
+  }
 
-  bool lookup(std::string_view key, std::vector<int32_t>& out) const {
-    Shard& shard = shards_[shard_of(key)];
-    std::lock_guard lock(shard.mutex);
-    const auto it = shard.entries.find(key);
-    if (it == shard.entries.end()) return false;
-    out.insert(out.end(), it->second.begin(), it->second.end());
+  bool lookup(std::string_view key, uint64_t hash, std::vector<int32_t>& out) const {
+    const Slot& slot = table()[hash & mask_];
+    if (slot.serial != serial_ || slot.hash != hash || slot.key_length != key.size() ||
+        std::memcmp(slot.key, key.data(), key.size()) != 0)
+      return false;
+    out.insert(out.end(), slot.ids, slot.ids + slot.id_count);
     return true;
   }
 
-  void insert(std::string_view key, const int32_t* ids, size_t count) {
-    Shard& shard = shards_[shard_of(key)];
-    std::lock_guard lock(shard.mutex);
-    if (shard.entries.size() >= per_shard_capacity_) shard.entries.clear();
-    shard.entries.try_emplace(std::string(key), ids, ids + count);
+  void insert(std::string_view key, uint64_t hash, const int32_t* ids, size_t count) {
+    if (key.size() > kMaxKeyBytes || count > kMaxIds) return;
+    Slot& slot = table()[hash & mask_];
+    slot.serial = serial_;
+    slot.hash = hash;
+    slot.key_length = static_cast<uint8_t>(key.size());
+    slot.id_count = static_cast<uint8_t>(count);
+    std::memcpy(slot.key, key.data(), key.size());
+    std::memcpy(slot.ids, ids, count * sizeof(int32_t));
   }
 
  private:
-  static constexpr size_t kShards = 64;
-  struct TransparentHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const { return hash_bytes(key); }
+  struct Slot {
+    uint64_t hash = 0;
+    uint32_t serial = 0;  // 0: empty
+    uint8_t key_length = 0;
+    uint8_t id_count = 0;
+    char key[kMaxKeyBytes];
+    int32_t ids[kMaxIds];
   };
-  struct Shard {
-    std::mutex mutex;
-    std::unordered_map<std::string, std::vector<int32_t>, TransparentHash, std::equal_to<>> entries;
-  };
-  static size_t shard_of(std::string_view key) { return (hash_bytes(key) >> 58) % kShards; }
+  // The calling thread's table, sized for the largest cache it has served.
+  Slot* table() const {
+    thread_local std::vector<Slot> slots;
+    if (slots.size() < mask_ + 1) slots.assign(mask_ + 1, Slot{});
+    return slots.data();
+  }
 
-  size_t per_shard_capacity_;
-  mutable Shard shards_[kShards];
+  size_t mask_ = 0;
+  uint32_t serial_ = 0;
 };
 
 namespace {
@@ -343,11 +359,12 @@ void BpeModel::encode_piece(std::string_view piece, std::vector<int32_t>& out) c
   }
   // One- and two-byte pre-tokens are cheaper to merge than to look up.
   const bool cacheable = cache_ && piece.size() > 2 && piece.size() <= EncodeCache::kMaxKeyBytes;
-  if (cacheable && cache_->lookup(piece, out)) return;
+  const uint64_t hash = cacheable ? hash_bytes(piece) : 0;
+  if (cacheable && cache_->lookup(piece, hash, out)) return;
   auto& symbols = symbol_scratch();
   initial_symbols(piece, symbols);
   merge_symbols(symbols, false);
-  if (cacheable) cache_->insert(piece, symbols.data(), symbols.size());
+  if (cacheable) cache_->insert(piece, hash, symbols.data(), symbols.size());
   out.insert(out.end(), symbols.begin(), symbols.end());
 }
 

@@ -28,7 +28,7 @@ struct BpeModelOptions {
   std::optional<std::string> unk_token;
   std::string continuing_subword_prefix;  // prepended to every non-initial symbol
   std::string end_of_word_suffix;         // appended to the last symbol
-  size_t cache_capacity = 1 << 16;        // pre-token -> ids entries; 0 disables the cache
+  size_t cache_capacity = 1 << 13;        // pre-token -> ids slots per thread; 0: no cache
 };
 
 class EncodeCache;
@@ -44,7 +44,7 @@ class BpeModel {
                                                BpeModelOptions options);
   // tiktoken form: raw token bytes with their ranks (rank == id).
   static std::shared_ptr<BpeModel> from_ranks(const Vocab& token_bytes_with_ranks,
-                                              size_t cache_capacity = 1 << 16);
+                                              size_t cache_capacity = 1 << 13);
 
   ~BpeModel();
 
