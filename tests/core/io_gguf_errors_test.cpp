@@ -13,13 +13,19 @@
 namespace tessera::io {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::bad_input_message;
+using ::testing::HasSubstr;
 using testing::le_bytes;
 
-std::string str(const std::string& text) { return le_bytes(text.size(), 8) + text; }
-std::string u32(uint64_t v) { return le_bytes(v, 4); }
-std::string u64(uint64_t v) { return le_bytes(v, 8); }
+std::string str(const std::string& text) {
+  return le_bytes(text.size(), 8) + text;
+}
+std::string u32(uint64_t v) {
+  return le_bytes(v, 4);
+}
+std::string u64(uint64_t v) {
+  return le_bytes(v, 8);
+}
 
 std::string header(uint64_t tensors, uint64_t entries, uint32_t version = 3) {
   return "GGUF" + u32(version) + u64(tensors) + u64(entries);
@@ -50,7 +56,9 @@ struct Malformed {
   std::vector<std::string> expected;
 };
 
-void PrintTo(const Malformed& m, std::ostream* os) { *os << m.label; }
+void PrintTo(const Malformed& m, std::ostream* os) {
+  *os << m.label;
+}
 
 std::vector<Malformed> malformed_files() {
   const std::string f32_tensor = padded(header(1, 0) + tensor("t", {4}, 0, 0));
@@ -60,57 +68,81 @@ std::vector<Malformed> malformed_files() {
       {"Version1", header(0, 0, 1), {"GGUF version 1 is not supported", "versions 2 and 3"}},
       {"Version4", header(0, 0, 4), {"GGUF version 4 is not supported"}},
       {"BigEndian", header(0, 0, 0x03000000u), {"big-endian GGUF file"}},
-      {"TruncatedCounts", "GGUF" + u32(3) + u64(0) + "\x01\x02",
+      {"TruncatedCounts",
+       "GGUF" + u32(3) + u64(0) + "\x01\x02",
        {"truncated: the metadata count at byte 16 needs 8 bytes"}},
-      {"AbsurdEntryCount", header(0, 1ull << 40),
+      {"AbsurdEntryCount",
+       header(0, 1ull << 40),
        {"header claims 1099511627776 metadata entries", "remaining 0 bytes"}},
-      {"AbsurdTensorCount", header(1ull << 50, 0) + std::string(100, '\0'),
+      {"AbsurdTensorCount",
+       header(1ull << 50, 0) + std::string(100, '\0'),
        {"claims 1125899906842624 tensors", "at most 4"}},
-      {"TruncatedKey", header(0, 1) + u64(100) + "abc" + std::string(10, '\0'),
+      {"TruncatedKey",
+       header(0, 1) + u64(100) + "abc" + std::string(10, '\0'),
        {"truncated: the key of metadata entry 0 at byte 24 is 100 bytes long, but only 13 "
         "bytes remain"}},
-      {"UnknownValueType", header(0, 1) + str("k") + u32(13) + u32(0),
+      {"UnknownValueType",
+       header(0, 1) + str("k") + u32(13) + u32(0),
        {"bad.gguf: metadata 'k': unknown value type 13"}},
-      {"TruncatedValue", header(0, 1) + str("k") + u32(4) + "\x01\x02",
+      {"TruncatedValue",
+       header(0, 1) + str("k") + u32(4) + "\x01\x02",
        {"truncated: metadata 'k' at byte 37 needs 4 bytes"}},
-      {"UnknownElementType", header(0, 1) + str("k") + u32(9) + u32(99) + u64(0),
+      {"UnknownElementType",
+       header(0, 1) + str("k") + u32(9) + u32(99) + u64(0),
        {"metadata 'k': unknown array element type 99"}},
-      {"AbsurdArrayLength", header(0, 1) + str("k") + u32(9) + u32(4) + u64(1000000) + u32(1),
+      {"AbsurdArrayLength",
+       header(0, 1) + str("k") + u32(9) + u32(4) + u64(1000000) + u32(1),
        {"metadata 'k': array of 1000000 u32 needs at least 4 bytes per element"}},
       {"TruncatedStringInArray",
        header(0, 1) + str("k") + u32(9) + u32(8) + u64(2) + str("a") + u64(50) + "b" + u64(0),
        {"metadata 'k' element 1 at byte", "is 50 bytes long"}},
-      {"NestedTooDeep", header(0, 1) + str("k") + nested_array(9) + std::string(64, '\0'),
+      {"NestedTooDeep",
+       header(0, 1) + str("k") + nested_array(9) + std::string(64, '\0'),
        {"metadata 'k' element 0 element 0", "arrays nested more than 8 deep"}},
-      {"DuplicateKey", header(0, 2) + str("k") + u32(0) + "\x01" + str("k") + u32(0) + "\x02",
+      {"DuplicateKey",
+       header(0, 2) + str("k") + u32(0) + "\x01" + str("k") + u32(0) + "\x02",
        {"metadata key 'k' appears twice"}},
-      {"AlignmentNotU32", header(0, 1) + str("general.alignment") + u32(10) + u64(64),
+      {"AlignmentNotU32",
+       header(0, 1) + str("general.alignment") + u32(10) + u64(64),
        {"metadata 'general.alignment' is u64, expected u32"}},
-      {"AlignmentNotPowerOfTwo", header(0, 1) + str("general.alignment") + u32(4) + u32(48),
+      {"AlignmentNotPowerOfTwo",
+       header(0, 1) + str("general.alignment") + u32(4) + u32(48),
        {"metadata 'general.alignment' is 48, expected a power of two"}},
-      {"AlignmentZero", header(0, 1) + str("general.alignment") + u32(4) + u32(0),
+      {"AlignmentZero",
+       header(0, 1) + str("general.alignment") + u32(4) + u32(0),
        {"metadata 'general.alignment' is 0, expected a power of two"}},
-      {"TooManyDims", padded(header(1, 0) + tensor("t", {1, 1, 1, 1, 1}, 0, 0)),
+      {"TooManyDims",
+       padded(header(1, 0) + tensor("t", {1, 1, 1, 1, 1}, 0, 0)),
        {"bad.gguf: tensor 't': has 5 dimensions; ggml tensors have at most 4"}},
-      {"DimsOverflow", padded(header(1, 0) + tensor("t", {1ull << 32, 1ull << 32}, 0, 0)),
+      {"DimsOverflow",
+       padded(header(1, 0) + tensor("t", {1ull << 32, 1ull << 32}, 0, 0)),
        {"tensor 't': dimensions overflow", "at dimension 1"}},
-      {"DimNegativeAsInt64", padded(header(1, 0) + tensor("t", {1ull << 63}, 0, 0)),
+      {"DimNegativeAsInt64",
+       padded(header(1, 0) + tensor("t", {1ull << 63}, 0, 0)),
        {"tensor 't': dimensions overflow", "at dimension 0 = 9223372036854775808"}},
-      {"UnknownGgmlType", padded(header(1, 0) + tensor("t", {4}, 99, 0)),
+      {"UnknownGgmlType",
+       padded(header(1, 0) + tensor("t", {4}, 99, 0)),
        {"tensor 't': unknown ggml type 99"}},
-      {"RemovedGgmlType", padded(header(1, 0) + tensor("t", {32}, 4, 0)),
+      {"RemovedGgmlType",
+       padded(header(1, 0) + tensor("t", {32}, 4, 0)),
        {"tensor 't': ggml type 4 was removed"}},
-      {"PartialBlock", padded(header(1, 0) + tensor("t", {31, 2}, 8, 0)) + std::string(128, '\0'),
+      {"PartialBlock",
+       padded(header(1, 0) + tensor("t", {31, 2}, 8, 0)) + std::string(128, '\0'),
        {"tensor 't': rows of 31 elements are not a whole number of 32-element Q8_0 blocks"}},
-      {"MisalignedOffset", padded(header(1, 0) + tensor("t", {4}, 0, 4)) + std::string(64, '\0'),
+      {"MisalignedOffset",
+       padded(header(1, 0) + tensor("t", {4}, 0, 4)) + std::string(64, '\0'),
        {"tensor 't': offset 4 is not a multiple of the alignment 32"}},
-      {"DataPastEnd", f32_tensor + std::string(8, '\0'),
+      {"DataPastEnd",
+       f32_tensor + std::string(8, '\0'),
        {"tensor 't': 16 bytes at offset 0 extend past the end of the data section (8 bytes"}},
-      {"NoDataSection", f32_tensor.substr(0, f32_tensor.size() - 4),
+      {"NoDataSection",
+       f32_tensor.substr(0, f32_tensor.size() - 4),
        {"tensor 't': 16 bytes at offset 0 extend past the end of the data section (0 bytes"}},
-      {"HugeOffset", padded(header(1, 0) + tensor("t", {4}, 0, 1ull << 62)) + std::string(32, '\0'),
+      {"HugeOffset",
+       padded(header(1, 0) + tensor("t", {4}, 0, 1ull << 62)) + std::string(32, '\0'),
        {"tensor 't': 16 bytes at offset 4611686018427387904 extend past the end"}},
-      {"TensorLargerThanFile", padded(header(1, 0) + tensor("t", {1ull << 40}, 0, 0)),
+      {"TensorLargerThanFile",
+       padded(header(1, 0) + tensor("t", {1ull << 40}, 0, 0)),
        {"tensor 't': shape [1099511627776] of F32 needs 4398046511104 bytes, more than the "
         "whole file"}},
       {"DuplicateTensor",
@@ -121,7 +153,8 @@ std::vector<Malformed> malformed_files() {
        padded(header(2, 0) + tensor("a", {16}, 0, 0) + tensor("b", {16}, 0, 32)) +
            std::string(96, '\0'),
        {"tensors 'a' [0, 64) and 'b' [32, 96) overlap"}},
-      {"TruncatedTensorInfo", header(1, 0) + str("t") + u32(3) + u64(4) + u64(2),
+      {"TruncatedTensorInfo",
+       header(1, 0) + str("t") + u32(3) + u64(4) + u64(2),
        {"truncated: tensor 't' (dimension 2) at byte 53 needs 8 bytes"}},
   };
 }
@@ -141,7 +174,8 @@ INSTANTIATE_TEST_SUITE_P(Variants, GgufMalformed, ::testing::ValuesIn(malformed_
                          [](const auto& info) { return info.param.label; });
 
 TEST(GgufErrors, UnsupportedTypeIsListedButRefusedOnGet) {
-  const std::string image = padded(header(1, 0) + tensor("iq", {256}, 16, 0)) + std::string(96, '\0');
+  const std::string image =
+      padded(header(1, 0) + tensor("iq", {256}, 16, 0)) + std::string(96, '\0');
   const GgufFile file =
       GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "iq.gguf");
   EXPECT_EQ(file.tensor_info("iq").type_name(), "IQ2_XXS");

@@ -12,9 +12,9 @@
 namespace tessera::io {
 namespace {
 
+using testing::bad_input_message;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::bad_input_message;
 
 // Checksums of ggml's dequantize_row_<type> (ggml-quants.c, llama.cpp c392e509) run on two
 // pseudo-random blocks built exactly as make_blocks() below builds them: a dev-only harness
@@ -100,8 +100,8 @@ TEST(GgufDequantize, ReadsQuantisedTensorsFromAFileWithTheirShape) {
             testing::le_bytes(2, 8) + testing::le_bytes(14, 4) + testing::le_bytes(0, 8);
   header.append((32 - header.size() % 32) % 32, '\0');
   const std::string image = header + blocks;
-  const GgufFile file = GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()),
-                                        image.size(), "k.gguf");
+  const GgufFile file =
+      GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "k.gguf");
   const Tensor k = file.get("k");
   EXPECT_THAT(k.shape(), ElementsAre(2, 256));
   EXPECT_EQ(k.dtype(), DType::f32);
@@ -190,10 +190,9 @@ TEST(GgufLlama, DefaultsAndErrors) {
   const GgufMetadata base = llama_metadata_entries();
   std::string image;
   {
-    const GgufFile file = file_with(
-        with(with(base, "llama.attention.head_count_kv", std::nullopt), "llama.rope.freq_base",
-             std::nullopt),
-        image);
+    const GgufFile file = file_with(with(with(base, "llama.attention.head_count_kv", std::nullopt),
+                                         "llama.rope.freq_base", std::nullopt),
+                                    image);
     const GgufLlamaConfig config = llama_metadata(file);
     EXPECT_EQ(config.head_count_kv, 8u);
     EXPECT_EQ(config.rope_freq_base, 10000.0);
@@ -273,11 +272,12 @@ TEST(GgufLlama, UnpermuteUndoesTheConverterRowOrder) {
       }
     }
   }
-  const Tensor restored =
-      llama_unpermute_qk(Tensor::from_vector<float>(gguf, {out, in}), heads);
+  const Tensor restored = llama_unpermute_qk(Tensor::from_vector<float>(gguf, {out, in}), heads);
   EXPECT_EQ(restored.to_vector<float>(), hf);
   EXPECT_THAT(restored.shape(), ElementsAre(out, in));
-  EXPECT_THAT(bad_input_message([&] { llama_unpermute_qk(Tensor::zeros({10, 3}), 2); }),
+  EXPECT_THAT(bad_input_message([&] {
+                llama_unpermute_qk(Tensor::zeros({10, 3}), 2);
+              }),
               HasSubstr("10 rows cannot be split into 2 heads"));
 }
 

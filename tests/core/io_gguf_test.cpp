@@ -16,15 +16,17 @@
 namespace tessera::io {
 namespace {
 
+using testing::bad_input_message;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using testing::bad_input_message;
 using testing::le_bytes;
 using testing::read_bytes;
 using testing::ScratchDir;
 using testing::write_bytes;
 
-std::string gguf_string(const std::string& text) { return le_bytes(text.size(), 8) + text; }
+std::string gguf_string(const std::string& text) {
+  return le_bytes(text.size(), 8) + text;
+}
 
 std::string f32_bytes(const std::vector<float>& values) {
   return std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4);
@@ -57,9 +59,9 @@ std::string golden_image() {
   h += gguf_string("tokenizer.ggml.tokens") + le_bytes(9, 4) + le_bytes(8, 4) + le_bytes(2, 8) +
        gguf_string("a") + gguf_string("bc");
   // An array of arrays of i16: [[1, -2], [3]].
-  h += gguf_string("x.nested") + le_bytes(9, 4) + le_bytes(9, 4) + le_bytes(2, 8) +
-       le_bytes(3, 4) + le_bytes(2, 8) + le_bytes(1, 2) + le_bytes(0xfffe, 2) +
-       le_bytes(3, 4) + le_bytes(1, 8) + le_bytes(3, 2);
+  h += gguf_string("x.nested") + le_bytes(9, 4) + le_bytes(9, 4) + le_bytes(2, 8) + le_bytes(3, 4) +
+       le_bytes(2, 8) + le_bytes(1, 2) + le_bytes(0xfffe, 2) + le_bytes(3, 4) + le_bytes(1, 8) +
+       le_bytes(3, 2);
   // Tensor "w": ggml dims [3, 2] (3 varies fastest) -> row-major shape [2, 3].
   h += gguf_string("w") + le_bytes(2, 4) + le_bytes(3, 8) + le_bytes(2, 8) + le_bytes(0, 4) +
        le_bytes(0, 8);
@@ -168,9 +170,9 @@ GgufMetadata every_kind_of_value() {
       {"a.bool", GgufValue::bool_array({true, false, true})},
       {"a.string", GgufValue::string_array({"x", "", "yz"})},
       {"a.empty", GgufValue::array<int32_t>({})},
-      {"a.nested", GgufValue::array_of_arrays({GgufValue::string_array({"p"}),
-                                               GgufValue::array_of_arrays({GgufValue::array<float>(
-                                                   {2.0f})})})},
+      {"a.nested",
+       GgufValue::array_of_arrays({GgufValue::string_array({"p"}),
+                                   GgufValue::array_of_arrays({GgufValue::array<float>({2.0f})})})},
   };
 }
 
@@ -229,7 +231,8 @@ Tensor random_tensor(const Shape& shape, DType dtype, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> uniform(-3.0, 3.0);
   std::vector<double> values(static_cast<size_t>(shape_numel(shape)));
-  for (double& v : values) v = is_floating(dtype) ? uniform(rng) : std::floor(uniform(rng) * 40) + 1;
+  for (double& v : values)
+    v = is_floating(dtype) ? uniform(rng) : std::floor(uniform(rng) * 40) + 1;
   return Tensor::from_vector<double>(values, shape).to(dtype);
 }
 
@@ -243,11 +246,13 @@ TEST_P(GgufPlainRoundTrip, SaveAndOpenGivesTheSameTensor) {
   const Tensor s = random_tensor({}, dtype, 3);
   const Tensor empty = Tensor::empty({0, 4}, dtype);
   save_gguf(dir.file("m.gguf"), {{"general.architecture", GgufValue::string("test")}},
-            {{"a", a, std::nullopt}, {"b.weight", b, std::nullopt}, {"s", s, std::nullopt},
+            {{"a", a, std::nullopt},
+             {"b.weight", b, std::nullopt},
+             {"s", s, std::nullopt},
              {"empty", empty, std::nullopt}});
   const GgufFile file = GgufFile::open(dir.file("m.gguf"));
-  for (const auto& [name, expected] :
-       std::vector<std::pair<std::string, Tensor>>{{"a", a}, {"b.weight", b}, {"s", s}, {"empty", empty}}) {
+  for (const auto& [name, expected] : std::vector<std::pair<std::string, Tensor>>{
+           {"a", a}, {"b.weight", b}, {"s", s}, {"empty", empty}}) {
     const Tensor got = file.get(name);
     EXPECT_EQ(got.dtype(), dtype) << name;
     EXPECT_EQ(got.shape(), expected.shape()) << name;
@@ -260,7 +265,8 @@ TEST_P(GgufPlainRoundTrip, SaveAndOpenGivesTheSameTensor) {
   EXPECT_THAT(file.tensor_info("a").ggml_dims, ElementsAre(2, 5, 3));
   // Tensors loaded as read-only views of the file can be written out again unchanged.
   std::vector<GgufTensorToWrite> again;
-  for (const GgufTensorInfo& info : file.tensors()) again.push_back({info.name, file.get(info.name), {}});
+  for (const GgufTensorInfo& info : file.tensors())
+    again.push_back({info.name, file.get(info.name), {}});
   EXPECT_EQ(serialize_gguf(file.metadata(), again), read_bytes(dir.file("m.gguf")));
   for (const GgufTensorInfo& info : file.tensors()) EXPECT_EQ(info.offset % 32, 0u) << info.name;
   // No temporary file is left behind.
@@ -274,8 +280,9 @@ INSTANTIATE_TEST_SUITE_P(Types, GgufPlainRoundTrip,
 
 TEST(GgufWrite, ConvertsFloatingTensorsOnRequest) {
   const Tensor x = random_tensor({4, 8}, DType::f32, 4);
-  const GgufFile file = parse_image(serialize_gguf(
-      {}, {{"h", x, GgmlType::F16}, {"b", x, GgmlType::BF16}, {"f", x.to(DType::bf16), GgmlType::F32}}));
+  const GgufFile file = parse_image(serialize_gguf({}, {{"h", x, GgmlType::F16},
+                                                        {"b", x, GgmlType::BF16},
+                                                        {"f", x.to(DType::bf16), GgmlType::F32}}));
   EXPECT_EQ(file.get("h").dtype(), DType::f16);
   EXPECT_EQ(values_of<float>(file.get("h")), x.to(DType::f16).to_vector<float>());
   EXPECT_EQ(values_of<float>(file.get("b")), x.to(DType::bf16).to_vector<float>());
@@ -299,8 +306,9 @@ TEST(GgufWrite, RefusesWhatTheFormatCannotHold) {
               HasSubstr("5 dimensions; GGUF holds at most 4"));
   EXPECT_THAT(bad_input_message(write({}, {{"q", Tensor::zeros({2, 20}), GgmlType::Q8_0}})),
               HasSubstr("last dimension must be a multiple of 32"));
-  EXPECT_THAT(bad_input_message(write({}, {{"i", Tensor::zeros({32}, DType::i32), GgmlType::Q8_0}})),
-              HasSubstr("only floating tensors can be stored as Q8_0"));
+  EXPECT_THAT(
+      bad_input_message(write({}, {{"i", Tensor::zeros({32}, DType::i32), GgmlType::Q8_0}})),
+      HasSubstr("only floating tensors can be stored as Q8_0"));
   EXPECT_THAT(bad_input_message(write({}, {{"k", x, GgmlType::Q4_K}})),
               HasSubstr("cannot be stored as Q4_K"));
   EXPECT_THAT(bad_input_message(write({}, {{"u8", Tensor::zeros({3}, DType::u8), std::nullopt}})),
@@ -363,8 +371,8 @@ TEST(GgufQuantize, Q4_0ErrorIsBounded) {
 
 TEST(GgufQuantize, ZeroBlocksStayZero) {
   const Tensor zeros = Tensor::zeros({64});
-  const GgufFile file = parse_image(
-      serialize_gguf({}, {{"a", zeros, GgmlType::Q8_0}, {"b", zeros, GgmlType::Q4_0}}));
+  const GgufFile file =
+      parse_image(serialize_gguf({}, {{"a", zeros, GgmlType::Q8_0}, {"b", zeros, GgmlType::Q4_0}}));
   for (float v : file.get("a").to_vector<float>()) EXPECT_EQ(v, 0.0f);
   for (float v : file.get("b").to_vector<float>()) EXPECT_EQ(v, 0.0f);
 }

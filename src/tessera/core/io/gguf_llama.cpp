@@ -10,8 +10,8 @@ namespace {
 
 uint64_t positive(const GgufFile& file, const std::string& key) {
   const uint64_t value = file.get_uint(key);
-  TESSERA_CHECK_INPUT(value > 0, "{}: metadata '{}' is 0, expected a positive count",
-                      file.source(), key);
+  TESSERA_CHECK_INPUT(value > 0, "{}: metadata '{}' is 0, expected a positive count", file.source(),
+                      key);
   return value;
 }
 
@@ -19,8 +19,8 @@ std::optional<int64_t> token_id(const GgufFile& file, const std::string& key, si
   if (!file.has(key)) return std::nullopt;
   const int64_t id = file.get_int(key);
   TESSERA_CHECK_INPUT(id >= 0 && static_cast<uint64_t>(id) < vocab,
-                      "{}: metadata '{}' is {}, outside the vocabulary of {} tokens",
-                      file.source(), key, id, vocab);
+                      "{}: metadata '{}' is {}, outside the vocabulary of {} tokens", file.source(),
+                      key, id, vocab);
   return id;
 }
 
@@ -42,7 +42,8 @@ GgufLlamaConfig llama_metadata(const GgufFile& file) {
   config.rms_norm_eps = file.get_float(prefix + "attention.layer_norm_rms_epsilon");
   TESSERA_CHECK_INPUT(config.rms_norm_eps > 0.0 && config.rms_norm_eps < 1.0,
                       "{}: metadata '{}attention.layer_norm_rms_epsilon' is {}, expected a small "
-                      "positive number", file.source(), prefix, config.rms_norm_eps);
+                      "positive number",
+                      file.source(), prefix, config.rms_norm_eps);
   if (file.has(prefix + "rope.freq_base")) {
     config.rope_freq_base = file.get_float(prefix + "rope.freq_base");
     TESSERA_CHECK_INPUT(config.rope_freq_base > 0.0,
@@ -51,7 +52,8 @@ GgufLlamaConfig llama_metadata(const GgufFile& file) {
   }
   TESSERA_CHECK_INPUT(config.head_count % config.head_count_kv == 0,
                       "{}: {} attention heads cannot be shared by {} key/value heads (not a "
-                      "multiple)", file.source(), config.head_count, config.head_count_kv);
+                      "multiple)",
+                      file.source(), config.head_count, config.head_count_kv);
   TESSERA_CHECK_INPUT(config.embedding_length % config.head_count == 0,
                       "{}: embedding_length {} is not a multiple of head_count {}", file.source(),
                       config.embedding_length, config.head_count);
@@ -69,8 +71,10 @@ GgufLlamaConfig llama_metadata(const GgufFile& file) {
   } else if (file.has("tokenizer.ggml.tokens")) {
     config.vocab_size = file.value("tokenizer.ggml.tokens").size();
   } else {
-    throw bad_input("{}: neither '{}vocab_size' nor 'tokenizer.ggml.tokens' gives the vocabulary "
-                    "size", file.source(), prefix);
+    throw bad_input(
+        "{}: neither '{}vocab_size' nor 'tokenizer.ggml.tokens' gives the vocabulary "
+        "size",
+        file.source(), prefix);
   }
   return config;
 }

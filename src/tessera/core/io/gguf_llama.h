@@ -15,16 +15,16 @@ namespace tessera::io {
 // Hyper-parameters under the `<general.architecture>.` prefix (llama.*, mistral files use it
 // too; qwen2.* and others follow the same key names).
 struct GgufLlamaConfig {
-  std::string architecture;       // general.architecture
-  std::string name;               // general.name ("" when absent)
-  uint64_t context_length = 0;    // .context_length
-  uint64_t embedding_length = 0;  // .embedding_length (hidden_size)
-  uint64_t block_count = 0;       // .block_count (num_hidden_layers)
-  uint64_t feed_forward_length = 0;  // .feed_forward_length (intermediate_size)
-  uint64_t head_count = 0;           // .attention.head_count
-  uint64_t head_count_kv = 0;        // .attention.head_count_kv (defaults to head_count)
-  double rope_freq_base = 10000.0;   // .rope.freq_base (rope_theta)
-  double rms_norm_eps = 0.0;         // .attention.layer_norm_rms_epsilon
+  std::string architecture;           // general.architecture
+  std::string name;                   // general.name ("" when absent)
+  uint64_t context_length = 0;        // .context_length
+  uint64_t embedding_length = 0;      // .embedding_length (hidden_size)
+  uint64_t block_count = 0;           // .block_count (num_hidden_layers)
+  uint64_t feed_forward_length = 0;   // .feed_forward_length (intermediate_size)
+  uint64_t head_count = 0;            // .attention.head_count
+  uint64_t head_count_kv = 0;         // .attention.head_count_kv (defaults to head_count)
+  double rope_freq_base = 10000.0;    // .rope.freq_base (rope_theta)
+  double rms_norm_eps = 0.0;          // .attention.layer_norm_rms_epsilon
   uint64_t rope_dimension_count = 0;  // .rope.dimension_count (defaults to the head size)
   std::string rope_scaling_type;      // .rope.scaling.type ("" when absent)
   double rope_scaling_factor = 0.0;   // .rope.scaling.factor (0 when absent)
@@ -41,9 +41,9 @@ struct GgufTokenizer {
   std::string model;  // "llama" (SentencePiece), "gpt2" (byte-level BPE), ...
   std::string pre;    // pre-tokenizer name ("" when absent)
   std::vector<std::string> tokens;
-  std::vector<float> scores;        // empty when absent, else one per token
+  std::vector<float> scores;         // empty when absent, else one per token
   std::vector<int32_t> token_types;  // empty when absent, else one per token
-  std::vector<std::string> merges;  // BPE merges "a b"; empty when absent
+  std::vector<std::string> merges;   // BPE merges "a b"; empty when absent
   std::optional<int64_t> bos_token_id, eos_token_id, unknown_token_id, padding_token_id;
   std::optional<bool> add_bos_token, add_eos_token;
   std::string chat_template;  // "" when absent
