@@ -88,6 +88,33 @@ TEST(CharacterLevelBpe, UnknownCharactersUseByteFallback) {
   EXPECT_EQ(tokenizer->decode(ids), "hi \xD0\xB6");
 }
 
+TEST(CharacterLevelBpe, PairArrayMergesEqualStringMerges) {
+  json spec = char_level_tokenizer(true);
+  json pairs = json::array();
+  for (const auto& merge : spec["model"]["merges"]) {
+    const std::string text = merge.get<std::string>();
+    const size_t space = text.find(' ');
+    pairs.push_back({text.substr(0, space), text.substr(space + 1)});
+  }
+  spec["model"]["merges"] = pairs;  // tokenizers >= 0.20 writes [["a", "b"], ...]
+  EXPECT_EQ(parse(spec)->encode("hello world"),
+            parse(char_level_tokenizer(true))->encode("hello world"));
+}
+
+TEST(CharacterLevelBpe, MetaspacePreTokenizerAndDecoderRoundTrip) {
+  json spec = char_level_tokenizer(true);
+  spec["normalizer"] = nullptr;
+  spec["pre_tokenizer"] = {{"type", "Metaspace"},
+                           {"replacement", kMeta},
+                           {"prepend_scheme", "always"},
+                           {"split", false}};
+  spec["decoder"] = {{"type", "Metaspace"}, {"replacement", kMeta}, {"prepend_scheme", "always"}};
+  const auto tokenizer = parse(spec);
+  const auto ids = tokenizer->encode("hello world");
+  EXPECT_EQ(ids, (std::vector<int32_t>{268, 259, 269, 263, 270, 262, 271}));
+  EXPECT_EQ(tokenizer->decode(ids), "hello world");  // the prepended space is removed again
+}
+
 TEST(CharacterLevelBpe, UnknownCharactersFuseIntoOneUnkWithoutByteFallback) {
   const auto tokenizer = parse(char_level_tokenizer(false));
   EXPECT_EQ(tokenizer->encode("h\xD0\xB6\xD0\xB6"), (std::vector<int32_t>{264, 0}));

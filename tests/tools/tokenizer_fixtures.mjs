@@ -7,6 +7,7 @@
 //
 // Writes <output dir> atomically (a temporary folder renamed at the end), so concurrent test
 // processes never read a half-written fixture.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -131,14 +132,27 @@ function writeTiktokenFile(name) {
   return spec;
 }
 
+// SHA-256 of OpenAI's published rank files (tiktoken_ext/openai_public.py): the expanded files
+// must be byte-identical to them.
+const officialSha256 = {
+  r50k_base: "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930",
+  p50k_base: "94b5ca7dff4d00767bc256fdd1b27e5b17361d7b8a5f968547f9f23eb70d2069",
+  cl100k_base: "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
+  o200k_base: "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+};
+
 const expected = {};
 const utf8 = new TextEncoder();
 const encodings = ["gpt2", "r50k_base", "p50k_base", "cl100k_base", "o200k_base"];
 for (const name of encodings) {
   const spec = writeTiktokenFile(name);
   const encoder = tiktoken.get_encoding(name);
+  const rankFile = fs.readFileSync(path.join(tmp, "tiktoken", `${name}.tiktoken`));
+  const sha256 = crypto.createHash("sha256").update(rankFile).digest("hex");
+  if (officialSha256[name] && sha256 !== officialSha256[name])
+    throw new Error(`${name}: expanded rank file has SHA-256 ${sha256}, not OpenAI's ${officialSha256[name]}`);
   // Cross-check the derived ranks against the encoder's own byte values.
-  const ranks = fs.readFileSync(path.join(tmp, "tiktoken", `${name}.tiktoken`), "utf8").trim().split("\n");
+  const ranks = rankFile.toString("utf8").trim().split("\n");
   for (const probe of [0, 1, 255, 256, Math.floor(ranks.length / 2), ranks.length - 1]) {
     const [b64, rank] = ranks[probe].split(" ");
     const bytes = Buffer.from(encoder.decode_single_token_bytes(Number(rank))).toString("base64");
