@@ -113,27 +113,28 @@ inline T dot(const T* a, const T* b, int64_t n) {
   return simd::reduce_add((acc0 + acc1) + (acc2 + acc3));
 }
 
-// sum_j (x_j - center)^2
+// sum_j (x_j - center)^2, four accumulators like fold_row.
 template <typename T>
 inline T centered_squares(const T* x, int64_t n, T center) {
   using V = Vec<T>;
   const V c = V::broadcast(center);
-  V acc0 = V::zero(), acc1 = acc0;
+  V acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
   int64_t i = 0;
-  for (; i + 2 * V::lanes <= n; i += 2 * V::lanes) {
-    V d0 = V::load(x + i) - c, d1 = V::load(x + i + V::lanes) - c;
-    acc0 = simd::mul_add(d0, d0, acc0);
-    acc1 = simd::mul_add(d1, d1, acc1);
+  for (; i + 4 * V::lanes <= n; i += 4 * V::lanes) {
+    for (int u = 0; u < 4; ++u) {
+      V d = V::load(x + i + u * V::lanes) - c;
+      acc[u] = simd::mul_add(d, d, acc[u]);
+    }
   }
   for (; i + V::lanes <= n; i += V::lanes) {
     V d = V::load(x + i) - c;
-    acc0 = simd::mul_add(d, d, acc0);
+    acc[0] = simd::mul_add(d, d, acc[0]);
   }
   if (i < n) {
     V d = V::load_partial(x + i, n - i, center) - c;  // missing lanes contribute 0
-    acc1 = simd::mul_add(d, d, acc1);
+    acc[1] = simd::mul_add(d, d, acc[1]);
   }
-  return simd::reduce_add(acc0 + acc1);
+  return simd::reduce_add((acc[0] + acc[1]) + (acc[2] + acc[3]));
 }
 
 // out_j = f(a_j, b_j) over one row (a and b may be the same pointer; out may alias either).
