@@ -188,6 +188,18 @@ TEST(GgufErrors, UnsupportedTypeIsListedButRefusedOnGet) {
   EXPECT_EQ(bad_input_message([&] { file.get("nope"); }), "iq.gguf: no tensor named 'nope'");
 }
 
+TEST(GgufErrors, EmptyTensorNeedsNoDataSection) {
+  // No padding after the header: the data section would start past the end of the file,
+  // which is fine for a tensor with no elements.
+  const std::string image = header(1, 0) + tensor("e", {0, 4}, 0, 0);
+  const GgufFile file =
+      GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "e.gguf");
+  EXPECT_GT(file.data_offset(), image.size());
+  const Tensor e = file.get("e");
+  EXPECT_EQ(e.shape(), (Shape{4, 0}));
+  EXPECT_EQ(e.numel(), 0);
+}
+
 TEST(GgufErrors, OpenNamesAMissingFile) {
   EXPECT_THAT(bad_input_message([] { GgufFile::open("/nonexistent/dir/model.gguf"); }),
               HasSubstr("/nonexistent/dir/model.gguf"));

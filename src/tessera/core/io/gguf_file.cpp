@@ -88,6 +88,9 @@ const GgufTensorInfo& GgufFile::tensor_info(const std::string& name) const {
 }
 
 const uint8_t* GgufFile::tensor_bytes(const GgufTensorInfo& info) const {
+  // An empty tensor may sit at a data section that starts past the end of the file (a header
+  // without final padding); it reads no bytes, so any pointer inside the file will do.
+  if (info.nbytes == 0) return file_bytes_;
   return file_bytes_ + data_offset_ + info.offset;
 }
 
