@@ -164,15 +164,21 @@ DataBuildReport build_token_dataset(const DataBuildOptions& options, const Token
     total_bytes += static_cast<int64_t>(fs::file_size(input, error));
   }
 
+  // Relative paths in an index are relative to the dataset folder, so a tokenizer path
+  // given relative to the working directory is recorded absolute.
+  TokenEncoder recorded = encoder;
+  if (!recorded.path.empty() && fs::path(recorded.path).is_relative()) {
+    recorded.path = fs::absolute(recorded.path).lexically_normal().string();
+  }
   const json creation = creation_record(options);
   const bool with_valid = options.valid_fraction > 0.0;
   ShardWriter train((fs::path(options.out) / "train").string(), options.shard_tokens,
-                    index_template(encoder, "train", options.append_eos, creation));
+                    index_template(recorded, "train", options.append_eos, creation));
   std::unique_ptr<ShardWriter> valid;
   if (with_valid) {
     valid = std::make_unique<ShardWriter>((fs::path(options.out) / "valid").string(),
                                           options.shard_tokens,
-                                          index_template(encoder, "valid", options.append_eos,
+                                          index_template(recorded, "valid", options.append_eos,
                                                          creation));
   } else {
     remove_token_dataset_files((fs::path(options.out) / "valid").string());

@@ -33,7 +33,7 @@ void split_documents(std::string_view text, DocumentMode mode,
 // What the builder needs from a tokenizer. `encode` is called from several threads at once
 // and must be thread-safe and deterministic.
 struct TokenEncoder {
-  std::string path;    // recorded in index.json
+  std::string path;    // recorded in index.json (write_token_split records it verbatim)
   std::string sha256;  // of the tokenizer file
   int64_t vocab_size = 0;
   std::optional<int32_t> eos_token_id;

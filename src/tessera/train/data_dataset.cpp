@@ -25,6 +25,12 @@ TokenDataset TokenDataset::open(const std::string& folder) {
   return dataset;
 }
 
+std::string TokenDataset::tokenizer_path() const {
+  const std::string& recorded = index_.tokenizer.path;
+  if (recorded.empty() || fs::path(recorded).is_absolute()) return recorded;
+  return (fs::path(folder_) / recorded).lexically_normal().string();
+}
+
 std::span<const uint32_t> TokenDataset::shard_tokens(size_t shard) const {
   TESSERA_CHECK(shard < shards_.size(), "shard {} out of range ({} shards)", shard,
                 shards_.size());

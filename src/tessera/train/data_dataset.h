@@ -24,6 +24,10 @@ class TokenDataset {
   const std::string& folder() const { return folder_; }
   int64_t num_tokens() const { return index_.num_tokens; }
   int64_t vocab_size() const { return index_.vocab_size; }
+  // The tokenizer file the index names, usable as a path: a relative path in the index is
+  // relative to the dataset folder (the corpus stores "../tokenizer.json" so it can move).
+  // Empty when the index names none.
+  std::string tokenizer_path() const;
 
   // Copies tokens [start, start + count) of the stream (across shards) into `out` as int32.
   // Throws BadInput naming the shard and position of any id >= vocab_size.

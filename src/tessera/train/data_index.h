@@ -25,7 +25,7 @@ struct ShardInfo {
 };
 
 struct TokenizerInfo {
-  std::string path;    // as given when the dataset was built
+  std::string path;    // absolute, or relative to the dataset folder
   std::string sha256;  // of the tokenizer file's bytes
 };
 
