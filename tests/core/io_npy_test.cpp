@@ -29,9 +29,11 @@ std::string npy_image(int version, const std::string& header, const std::string&
          le_bytes(header.size(), version == 1 ? 2 : 4) + header + data;
 }
 
+// Parses a copy of `bytes` that the returned tensor keeps alive (it may be a view of it).
 Tensor parse(const std::string& bytes, std::optional<DType> want = {}) {
-  return parse_npy(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "memory.npy",
-                   nullptr, want);
+  auto owned = std::make_shared<std::string>(bytes);
+  return parse_npy(reinterpret_cast<const uint8_t*>(owned->data()), owned->size(), "memory.npy",
+                   owned, want);
 }
 
 TEST(NpyWrite, MatchesNumpyBytesExactly) {
