@@ -186,12 +186,16 @@ fs.writeFileSync(path.join(tmp, "cases.json"), JSON.stringify({
   expected,
 }));
 
-fs.rmSync(outDir, { recursive: true, force: true });
+// Swap the new folder in with renames, so a concurrent reader sees either the old complete
+// fixtures or the new ones; a concurrent generator's identical output is simply replaced.
+const previous = `${outDir}.old-${process.pid}`;
 try {
+  if (fs.existsSync(outDir)) fs.renameSync(outDir, previous);
   fs.renameSync(tmp, outDir);
 } catch (error) {
-  // Another process finished first; its fixtures are identical.
+  // Another generator got there in between; its output is identical.
   fs.rmSync(tmp, { recursive: true, force: true });
   if (!fs.existsSync(path.join(outDir, "cases.json"))) throw error;
 }
+fs.rmSync(previous, { recursive: true, force: true });
 console.log(`wrote ${cases.length} cases for ${Object.keys(expected).length} encoders to ${outDir}`);

@@ -5,7 +5,6 @@
 // or into an arena that owns rewritten text (Metaspace, prefix spaces).
 #include <nlohmann/json_fwd.hpp>
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -20,14 +19,17 @@ struct PreToken {
   bool at_text_start;  // begins at offset 0 of the original input (Metaspace "first")
 };
 
-// Owns rewritten piece text for the duration of one encode call.
+// Owns rewritten piece text for the duration of one encode call. Strings are held by pointer
+// so views stay valid as more are added; an unused arena allocates nothing.
 class PieceArena {
  public:
-  std::string_view keep(std::string text) { return strings_.emplace_back(std::move(text)); }
+  std::string_view keep(std::string text) {
+    return *strings_.emplace_back(std::make_unique<std::string>(std::move(text)));
+  }
   void clear() { strings_.clear(); }
 
  private:
-  std::deque<std::string> strings_;
+  std::vector<std::unique_ptr<std::string>> strings_;
 };
 
 enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
