@@ -14,8 +14,16 @@ packages=(
   libzstd-dev libpcre2-dev
   # tokenizers
   libsentencepiece-dev sentencepiece
+  # text/ and mt/: ICU (NFC/NFKC normalisation, case mapping, Unicode categories); node runs the tokenizer reference
+  # fixtures and benchmark baseline from the npm packages scripts/setup_npm.sh installs
+  libicu-dev nodejs
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev librapidcheck-dev
+  # agents/: the Wordle vocabulary (/usr/share/dict/american-english)
+  wamerican
+  # train/ `data corpus`: the default English corpus (fortunes, WordNet glosses, the World
+  # English Bible SWORD module) and zlib to read that module's compressed blocks
+  fortunes fortunes-min wordnet-base sword-text-web zlib1g-dev
 )
 
 missing=()
@@ -27,6 +35,7 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
+  bash "$(dirname "${BASH_SOURCE[0]}")/setup_npm.sh"  # npm reference tokenizers (tests/text)
   exit 0
 fi
 
@@ -39,3 +48,4 @@ fi
 echo "setup: installing ${missing[*]}"
 apt-get update -q
 DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+bash "$(dirname "${BASH_SOURCE[0]}")/setup_npm.sh"  # npm reference tokenizers (tests/text)

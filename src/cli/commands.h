@@ -15,5 +15,10 @@ GlobalOptions& global_options();
 
 void add_info_commands(CLI::App& app);
 void add_bench_commands(CLI::App& app);
+void add_tokenize_commands(CLI::App& app);  // tokenize, tokenizer train (cli/tokenize.cpp)
+void add_lm_commands(CLI::App& app);
+void add_gym_commands(CLI::App& app);
+void add_mt_commands(CLI::App& app);
+void add_data_commands(CLI::App& app);  // data build, data corpus, data check (cli/data.cpp)
 
 }  // namespace tessera::cli

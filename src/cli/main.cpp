@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
 
   cli::add_info_commands(app);
   cli::add_bench_commands(app);
+  cli::add_tokenize_commands(app);
+  cli::add_lm_commands(app);
+  cli::add_gym_commands(app);
+  cli::add_mt_commands(app);
+  cli::add_data_commands(app);
 
   try {
     app.parse(argc, argv);

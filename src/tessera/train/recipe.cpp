@@ -36,10 +36,15 @@ RecipeResult run_recipe(const TrainRecipe& recipe) {
   }
   for (auto& [name, t] : model->parameters()) result.parameters += t->numel();
   fs::create_directories(options.out_dir);
-  const std::string& tokenizer = train_data.index().tokenizer.path;
+  // The index records the tokenizer path as given when the data was built; a relative one is
+  // relative to the split's folder (data corpus writes "../tokenizer.json").
+  fs::path tokenizer = train_data.index().tokenizer.path;
+  if (!tokenizer.empty() && tokenizer.is_relative()) tokenizer = fs::path(result.train_folder) / tokenizer;
   if (!tokenizer.empty() && fs::is_regular_file(tokenizer)) {
-    fs::path target = fs::path(options.out_dir) / fs::path(tokenizer).filename();
-    if (!fs::exists(target)) fs::copy_file(tokenizer, target);
+    for (const fs::path& file : {tokenizer, tokenizer.parent_path() / "tokenizer_config.json"}) {
+      fs::path target = fs::path(options.out_dir) / file.filename();
+      if (fs::is_regular_file(file) && !fs::exists(target)) fs::copy_file(file, target);
+    }
   }
   result.summary = train(*model, result.train_folder, result.valid_folder, options);
   return result;
