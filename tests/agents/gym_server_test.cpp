@@ -116,6 +116,25 @@ TEST(GymServer, TextCraftRoutesMirrorUpstream) {
   EXPECT_EQ(fixture.get("/textcraft/").body, "This is environment TextCraft.");
 }
 
+TEST(GymServer, SqlGymRoutesMirrorUpstream) {
+  GymServerOptions options;
+  options.envs = {"sqlgym"};
+  ServerFixture fixture(options);
+  EXPECT_EQ(fixture.get("/sqlgym/").body, "ok");
+  Answer created = fixture.post("/sqlgym/create", std::string());
+  ASSERT_TRUE(created.body.is_number_integer());
+  int64_t id = created.body.get<int64_t>();
+  EXPECT_EQ(fixture.get("/sqlgym/list_envs").body, nlohmann::json::array({id}));
+  Answer reset = fixture.post("/sqlgym/reset", {{"env_idx", id}, {"item_id", 2}});
+  ASSERT_TRUE(reset.body.is_array());
+  EXPECT_TRUE(reset.body[1].is_null());
+  EXPECT_EQ(fixture.get("/sqlgym/observation?env_idx=" + std::to_string(id)).body, reset.body[0]);
+  Answer step = fixture.post("/sqlgym/step", {{"env_idx", id}, {"action", "SELECT 1"}});
+  EXPECT_EQ(step.body["state"], "[(1,)]");
+  EXPECT_EQ(step.body["done"], true);
+  EXPECT_TRUE(step.body.contains("info"));
+}
+
 TEST(GymServer, MalformedRequestsAreAnsweredNotCrashed) {
   ServerFixture fixture;
   Answer not_json = fixture.post("/maze/step", std::string("{\"id\": 0, "));

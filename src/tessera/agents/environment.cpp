@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "tessera/agents/maze.h"
+#include "tessera/agents/sqlgym.h"
 #include "tessera/agents/textcraft.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
@@ -27,6 +28,8 @@ const std::vector<EnvironmentSpec>& environment_specs() {
                     }});
     list.push_back({"textcraft", "TextCraft with generated recipe worlds (task = world seed; depth 1 + task % 3)",
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<TextCraftEnvironment>(); }});
+    list.push_back({"sqlgym", "SQL questions over generated SQLite databases (task = database and question seed)",
+                    1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<SqlGymEnvironment>(); }});
     return list;
   }();
   return specs;

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "tessera/agents/maze.h"
+#include "tessera/agents/sqlgym.h"
 #include "tessera/agents/textcraft.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
@@ -194,6 +195,7 @@ std::unique_ptr<Expert> make_expert(const std::string& env_name) {
   if (env_name == "maze") return std::make_unique<MazeExpert>();
   if (env_name == "wordle") return std::make_unique<WordleExpert>();
   if (env_name == "textcraft") return make_textcraft_expert();
+  if (env_name == "sqlgym") return make_sqlgym_expert();
   throw bad_input("no expert for environment '{}'", env_name);
 }
 

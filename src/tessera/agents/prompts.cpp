@@ -81,6 +81,8 @@ std::vector<Turn> conversation_start(const std::string& env_name) {
     role = "You are an expert wordle player.";
   } else if (env_name == "textcraft") {
     role = prompts::kTextCraftInstructions;
+  } else if (env_name == "sqlgym") {
+    return {{"human", prompts::kSqlGymInstructions, std::nullopt}, {"gpt", "Ok.", false}};
   } else {
     throw bad_input("no prompts for environment '{}'", env_name);
   }
@@ -99,13 +101,22 @@ std::string first_prompt(const Environment& env, const std::string& reset_observ
     }
     return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
   }
-  if (name == "textcraft") return reset_observation;
+  if (name == "textcraft" || name == "sqlgym") return reset_observation;
   throw bad_input("no prompts for environment '{}'", name);
 }
 
 ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output) {
   if (env_name == "maze" || env_name == "wordle") return {extract_lmrlgym_action(model_output), std::nullopt};
   if (env_name == "textcraft") return parse_textcraft_answer(model_output);
+  if (env_name == "sqlgym") {
+    // SQLGym's client: the text after the last "```sql", up to the next fence, trimmed.
+    std::string sql = model_output;
+    size_t fence = sql.rfind("```sql");
+    if (fence != std::string::npos) sql = sql.substr(fence + 6);
+    size_t close = sql.find("```");
+    if (close != std::string::npos) sql = sql.substr(0, close);
+    return {trim(sql), std::nullopt};
+  }
   throw bad_input("no action parser for environment '{}'", env_name);
 }
 

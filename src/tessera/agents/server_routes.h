@@ -81,5 +81,6 @@ class Router {
 // Each environment family's routes (one file each).
 void add_lmrlgym_routes(Router& router, const std::string& env_name);
 void add_textcraft_routes(Router& router);
+void add_sqlgym_routes(Router& router);
 
 }  // namespace tessera::agents::routes
