@@ -30,6 +30,12 @@ json split_summary(const train::DatasetIndex& index, const std::string& folder) 
           {"eos_token_id", index.eos_token_id ? json(*index.eos_token_id) : json(nullptr)}};
 }
 
+// `--threads` is also accepted after the subcommand (`tessera data build --threads 2 ...`).
+void add_threads_option(CLI::App* cmd) {
+  cmd->add_option("--threads", global_options().threads, "worker threads (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void print_split(const json& split) {
   fmt::print("{}: {} tokens, {} documents, {} shard(s) in {}\n", split["split"].get<std::string>(),
              split["tokens"].get<int64_t>(), split["documents"].get<int64_t>(),
@@ -64,7 +70,9 @@ void add_build_command(CLI::App& data) {
   cmd->add_flag("--paragraphs", options->paragraphs,
                 "documents are blank-line separated paragraphs (default: one per line)");
   cmd->add_flag("--json", options->json, "machine-readable summary on stdout");
+  add_threads_option(cmd);
   cmd->callback([options] {
+    set_num_threads(global_options().threads);
     options->build.mode =
         options->paragraphs ? train::DocumentMode::Paragraphs : train::DocumentMode::Lines;
     options->build.show_progress = !options->json;
@@ -122,7 +130,9 @@ void add_corpus_command(CLI::App& data) {
   cmd->add_option("--wordnet-dir", corpus.paths.wordnet, "WordNet data.* files")->capture_default_str();
   cmd->add_option("--bible-dir", corpus.paths.bible, "SWORD zText module folder")->capture_default_str();
   cmd->add_flag("--json", options->json, "machine-readable summary on stdout");
+  add_threads_option(cmd);
   cmd->callback([options] {
+    set_num_threads(global_options().threads);
     train::CorpusOptions corpus = options->corpus;
     if (!options->sources.empty()) corpus.sources = options->sources;
     corpus.show_progress = !options->json;
