@@ -274,6 +274,7 @@ TEST(MalformedTokenizerJson, GivesClearErrors) {
   expect_bad_input("{\"model\": ", "not valid JSON");
   expect_bad_input("[1, 2]", "JSON object");
   expect_bad_input("{}", "'model' is missing");
+  expect_bad_input(R"({"model": 1})", "'model' must be an object");
   expect_bad_input(R"({"model": {"type": "WordPiece", "vocab": {}}})", "WordPiece");
   expect_bad_input(R"({"model": {"type": "BPE", "vocab": [], "merges": []}})",
                    "'vocab' must be an object");

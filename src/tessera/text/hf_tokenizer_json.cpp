@@ -93,6 +93,7 @@ std::unique_ptr<BpeTokenizer> parse_hf_tokenizer_json(std::string_view json_text
     const json root = parse_json(json_text, source);
     TESSERA_CHECK_INPUT(root.is_object(), "expected a JSON object at the top level");
     const json& model_spec = require(root, "model", "tokenizer");
+    TESSERA_CHECK_INPUT(model_spec.is_object(), "'model' must be an object");
     const std::string model_type = optional_string(model_spec, "type", "model", "BPE");
     TESSERA_CHECK_INPUT(model_type == "BPE",
                         "model type '{}' is not supported here (only BPE; SentencePiece "
