@@ -4,6 +4,7 @@
 
 #include "tessera/agents/maze.h"
 #include "tessera/agents/sqlgym.h"
+#include "tessera/agents/todo.h"
 #include "tessera/agents/textcraft.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
@@ -30,6 +31,8 @@ const std::vector<EnvironmentSpec>& environment_specs() {
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<TextCraftEnvironment>(); }});
     list.push_back({"sqlgym", "SQL questions over generated SQLite databases (task = database and question seed)",
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<SqlGymEnvironment>(); }});
+    list.push_back({"todo", "Todo-list tools over a generated account (task = account and goal seed)", 1'000'000, 0,
+                    100, [](const GymConfig&) { return std::make_unique<TodoEnvironment>(); }});
     return list;
   }();
   return specs;

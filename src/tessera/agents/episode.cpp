@@ -37,7 +37,7 @@ Episode run_episode(Environment& env, int64_t task, const Policy& policy, const 
 Episode run_expert_episode(Environment& env, int64_t task, Expert& expert, int max_rounds) {
   Policy policy = [&](const std::vector<Turn>&) {
     ExpertMove move = expert.next(env);
-    return format_react(move.thought, move.action);
+    return format_react(env.name(), move.thought, move.action);
   };
   return run_episode(env, task, policy, {max_rounds, false});
 }

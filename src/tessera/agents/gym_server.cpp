@@ -26,6 +26,10 @@ void add_routes(routes::Router& router, const std::string& env_name) {
     routes::add_sqlgym_routes(router);
     return;
   }
+  if (env_name == "todo" || env_name == "weather") {
+    routes::add_tool_routes(router, env_name);
+    return;
+  }
   throw bad_input("gym serve: no HTTP routes for environment '{}'", env_name);
 }
 }  // namespace

@@ -83,6 +83,10 @@ std::vector<Turn> conversation_start(const std::string& env_name) {
     role = prompts::kTextCraftInstructions;
   } else if (env_name == "sqlgym") {
     return {{"human", prompts::kSqlGymInstructions, std::nullopt}, {"gpt", "Ok.", false}};
+  } else if (env_name == "todo") {
+    return {{"human", prompts::kTodoInstructions, std::nullopt}, {"gpt", "Ok.", false}};
+  } else if (env_name == "weather") {
+    return {{"human", prompts::kWeatherInstructions, std::nullopt}, {"gpt", "Ok.", false}};
   } else {
     throw bad_input("no prompts for environment '{}'", env_name);
   }
@@ -101,13 +105,15 @@ std::string first_prompt(const Environment& env, const std::string& reset_observ
     }
     return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
   }
-  if (name == "textcraft" || name == "sqlgym") return reset_observation;
+  if (name == "textcraft" || name == "sqlgym" || name == "todo" || name == "weather") return reset_observation;
   throw bad_input("no prompts for environment '{}'", name);
 }
 
 ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output) {
   if (env_name == "maze" || env_name == "wordle") return {extract_lmrlgym_action(model_output), std::nullopt};
   if (env_name == "textcraft") return parse_textcraft_answer(model_output);
+  // The tool clients send the model's whole answer; the server finds the action in it.
+  if (env_name == "todo" || env_name == "weather") return {model_output, std::nullopt};
   if (env_name == "sqlgym") {
     // SQLGym's client: the text after the last "```sql", up to the next fence, trimmed.
     std::string sql = model_output;
@@ -124,7 +130,10 @@ std::string extract_action(const std::string& env_name, const std::string& model
   return parse_answer(env_name, model_output).action;
 }
 
-std::string format_react(const std::string& thought, const std::string& action) {
+std::string format_react(const std::string& env_name, const std::string& thought, const std::string& action) {
+  if (env_name == "sqlgym" || env_name == "todo" || env_name == "weather") {
+    return "Thought: " + thought + "\n\nAction: " + action;
+  }
   return "Thought:\n" + thought + "\n\nAction:\n" + action;
 }
 

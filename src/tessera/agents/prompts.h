@@ -32,7 +32,9 @@ struct ParsedAnswer {
 ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output);
 // parse_answer(...).action
 std::string extract_action(const std::string& env_name, const std::string& model_output);
-// "Thought:\n<thought>\n\nAction:\n<action>", the ReAct answer format the prompts ask for.
-std::string format_react(const std::string& thought, const std::string& action);
+// The ReAct answer in the layout the environment's prompt asks for: "Thought:\n<thought>\n\n
+// Action:\n<action>" (LMRL-Gym, TextCraft, BabyAI) or "Thought: <thought>\n\nAction: <action>"
+// (SQLGym and the tool environments).
+std::string format_react(const std::string& env_name, const std::string& thought, const std::string& action);
 
 }  // namespace tessera::agents
