@@ -243,7 +243,10 @@ void Bleu::add_signature_fields(Signature& signature) const {
   signature.set("tok", "tok", tokenizer_.signature());
   std::string smooth = bleu_smoothing_name(options_.smoothing);
   if (auto fallback = default_smooth_value(options_.smoothing)) {
-    smooth += "[" + format_fixed(options_.smooth_value.value_or(*fallback), 2) + "]";
+    // Appended piecewise: GCC 12 reports a false -Wrestrict for "[" + std::string&&.
+    smooth.push_back('[');
+    smooth.append(format_fixed(options_.smooth_value.value_or(*fallback), 2));
+    smooth.push_back(']');
   }
   signature.set("smooth", "s", smooth);
 }
