@@ -12,8 +12,10 @@ build: setup
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
 
+# The main job: build the default corpus from Debian package text, train a small Llama for a
+# few minutes, print perplexity before/after and samples (tessera quickstart).
 demo: build
-	$(TESSERA) bench ops
+	$(TESSERA) quickstart --out quickstart
 
 # Everything CI runs: release unit tests, the sanitizer build of the core layers' tests,
 # and a short run of every fuzz target.

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Tessera: one C++ engine for the language-model systems of June 2024"};
   app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();  // --threads may follow the command name too
   auto& options = cli::global_options();
   app.add_option("--threads", options.threads, "worker threads (0: all cores)")
       ->check(CLI::NonNegativeNumber);
