@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang libclang-rt-14-dev clang-format
+  # clang's OpenMP runtime: `make test-fuzz` configures the whole tree with clang (tests/fuzz)
+  libomp-dev
   # numerics: OpenBLAS's OpenMP build so BLAS and our own pool share one set of threads
   libopenblas-openmp-dev libeigen3-dev
   # formats, CLI, logging, HTTP, storage
