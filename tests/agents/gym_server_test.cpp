@@ -135,6 +135,29 @@ TEST(GymServer, SqlGymRoutesMirrorUpstream) {
   EXPECT_TRUE(step.body.contains("info"));
 }
 
+TEST(GymServer, BabyAIAndTodoRoutesMirrorUpstream) {
+  GymServerOptions options;
+  options.envs = {"babyai", "todo"};
+  ServerFixture fixture(options);
+  int64_t id = fixture.post("/babyai/create", std::string()).body["id"].get<int64_t>();
+  Answer reset = fixture.post("/babyai/reset", {{"id", id}, {"data_idx", 1}});
+  EXPECT_EQ(reset.body["observation"].get<std::string>().rfind("Your goal: go to the red ball\n", 0), 0u);
+  EXPECT_EQ(reset.body["score"], 0.0);
+  Answer step = fixture.post("/babyai/step", {{"id", id}, {"action", "turn left"}});
+  EXPECT_TRUE(step.body.contains("score"));
+  EXPECT_NE(step.body["observation"].get<std::string>().find("Available actions: ["), std::string::npos);
+  EXPECT_TRUE(fixture.get("/babyai/observation?id=" + std::to_string(id)).body.contains("deleted"));
+
+  Answer created = fixture.post("/todo/create", nlohmann::json{{"id", 3}});
+  ASSERT_TRUE(created.body.is_number_integer());
+  int64_t env_idx = created.body.get<int64_t>();
+  Answer observation = fixture.get("/todo/observation?env_idx=" + std::to_string(env_idx));
+  EXPECT_EQ(observation.body.get<std::string>().rfind("Now new trial starts.", 0), 0u);
+  Answer todo_step = fixture.post("/todo/step", {{"env_idx", env_idx}, {"action", "Action: get_projects with Action Input: {}"}});
+  EXPECT_EQ(todo_step.body["done"], false);
+  EXPECT_TRUE(fixture.post("/todo/reset", {{"env_idx", env_idx}, {"id", 4}}).body.is_string());
+}
+
 TEST(GymServer, MalformedRequestsAreAnsweredNotCrashed) {
   ServerFixture fixture;
   Answer not_json = fixture.post("/maze/step", std::string("{\"id\": 0, "));

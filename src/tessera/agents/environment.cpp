@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "tessera/agents/babyai.h"
 #include "tessera/agents/maze.h"
 #include "tessera/agents/sqlgym.h"
 #include "tessera/agents/todo.h"
@@ -29,6 +30,8 @@ const std::vector<EnvironmentSpec>& environment_specs() {
                     }});
     list.push_back({"textcraft", "TextCraft with generated recipe worlds (task = world seed; depth 1 + task % 3)",
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<TextCraftEnvironment>(); }});
+    list.push_back({"babyai", "BabyAI-text grid worlds, ten level families (task = level task % 10 and seed)",
+                    1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<BabyAIEnvironment>(); }});
     list.push_back({"sqlgym", "SQL questions over generated SQLite databases (task = database and question seed)",
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<SqlGymEnvironment>(); }});
     list.push_back({"todo", "Todo-list tools over a generated account (task = account and goal seed)", 1'000'000, 0,

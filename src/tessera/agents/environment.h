@@ -36,6 +36,9 @@ class Environment {
   // Actions that are valid now, where the environment can enumerate them (may be empty).
   virtual std::vector<std::string> available_actions() const = 0;
 
+  // Whether the episode ended in success (by default: ended with reward 1).
+  virtual bool succeeded() const { return done_ && last_reward_ >= 1.0; }
+  double last_reward() const { return last_reward_; }
   bool has_started() const { return started_; }
   bool done() const { return done_; }
   // Sum of rewards since reset.
@@ -48,10 +51,12 @@ class Environment {
     started_ = true;
     done_ = false;
     total_reward_ = 0.0;
+    last_reward_ = 0.0;
     task_ = task;
   }
   void record_step(const StepResult& result) {
     total_reward_ += result.reward;
+    last_reward_ = result.reward;
     done_ = result.done;
   }
   // Throws BadInput unless the episode has started and not ended (or ended, for the
@@ -63,6 +68,7 @@ class Environment {
   bool started_ = false;
   bool done_ = false;
   double total_reward_ = 0.0;
+  double last_reward_ = 0.0;
   int64_t task_ = -1;
 };
 

@@ -30,7 +30,7 @@ Episode run_episode(Environment& env, int64_t task, const Policy& policy, const 
   }
   episode.done = env.done();
   episode.total_reward = env.total_reward();
-  episode.success = episode.done && episode.reward >= 1.0;
+  episode.success = env.succeeded();
   return episode;
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 
+#include "tessera/agents/babyai.h"
 #include "tessera/agents/maze.h"
 #include "tessera/agents/sqlgym.h"
 #include "tessera/agents/todo.h"
@@ -196,6 +197,7 @@ std::unique_ptr<Expert> make_expert(const std::string& env_name) {
   if (env_name == "maze") return std::make_unique<MazeExpert>();
   if (env_name == "wordle") return std::make_unique<WordleExpert>();
   if (env_name == "textcraft") return make_textcraft_expert();
+  if (env_name == "babyai") return make_babyai_expert();
   if (env_name == "sqlgym") return make_sqlgym_expert();
   if (env_name == "todo" || env_name == "weather") return make_tool_expert();
   throw bad_input("no expert for environment '{}'", env_name);

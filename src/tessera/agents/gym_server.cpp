@@ -22,6 +22,10 @@ void add_routes(routes::Router& router, const std::string& env_name) {
     routes::add_textcraft_routes(router);
     return;
   }
+  if (env_name == "babyai") {
+    routes::add_babyai_routes(router);
+    return;
+  }
   if (env_name == "sqlgym") {
     routes::add_sqlgym_routes(router);
     return;

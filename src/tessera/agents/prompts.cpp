@@ -81,6 +81,8 @@ std::vector<Turn> conversation_start(const std::string& env_name) {
     role = "You are an expert wordle player.";
   } else if (env_name == "textcraft") {
     role = prompts::kTextCraftInstructions;
+  } else if (env_name == "babyai") {
+    role = prompts::kBabyAIInstructions;
   } else if (env_name == "sqlgym") {
     return {{"human", prompts::kSqlGymInstructions, std::nullopt}, {"gpt", "Ok.", false}};
   } else if (env_name == "todo") {
@@ -105,13 +107,14 @@ std::string first_prompt(const Environment& env, const std::string& reset_observ
     }
     return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
   }
-  if (name == "textcraft" || name == "sqlgym" || name == "todo" || name == "weather") return reset_observation;
+  if (name == "textcraft" || name == "babyai" || name == "sqlgym" || name == "todo" || name == "weather") return reset_observation;
   throw bad_input("no prompts for environment '{}'", name);
 }
 
 ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output) {
   if (env_name == "maze" || env_name == "wordle") return {extract_lmrlgym_action(model_output), std::nullopt};
-  if (env_name == "textcraft") return parse_textcraft_answer(model_output);
+  // BabyAI's client parses answers exactly as TextCraft's does.
+  if (env_name == "textcraft" || env_name == "babyai") return parse_textcraft_answer(model_output);
   // The tool clients send the model's whole answer; the server finds the action in it.
   if (env_name == "todo" || env_name == "weather") return {model_output, std::nullopt};
   if (env_name == "sqlgym") {

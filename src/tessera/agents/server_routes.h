@@ -82,6 +82,7 @@ class Router {
 void add_lmrlgym_routes(Router& router, const std::string& env_name);
 void add_textcraft_routes(Router& router);
 void add_sqlgym_routes(Router& router);
+void add_babyai_routes(Router& router);
 void add_tool_routes(Router& router, const std::string& env_name);
 
 }  // namespace tessera::agents::routes
