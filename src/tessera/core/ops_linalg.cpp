@@ -138,16 +138,41 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in) {
   return out;
 }
 
+// Linear owns its backward: dW = g^T x is one GEMM straight into [out, in], instead of the
+// transposed [in, out] gradient (and its copy) that going through matmul(x, W^T) produces.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   TESSERA_CHECK(weight.dim() == 2, "linear: weight must be 2-d, got {}", shape_str(weight.shape()));
-  TESSERA_CHECK(x.size(-1) == weight.size(1), "linear: input features {} != weight {} columns {}",
-                x.size(-1), shape_str(weight.shape()), weight.size(1));
-  Tensor out = matmul(x, weight.transpose(0, 1));
+  TESSERA_CHECK(x.dim() >= 1 && x.size(-1) == weight.size(1),
+                "linear: input features {} != weight {} columns {}", x.size(-1),
+                shape_str(weight.shape()), weight.size(1));
   if (bias.defined()) {
     TESSERA_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0),
                   "linear: bias shape {} for weight {}", shape_str(bias.shape()),
                   shape_str(weight.shape()));
-    out = add(out, bias);
+  }
+  const int64_t in = weight.size(1), out_features = weight.size(0);
+  Shape out_shape = x.shape();
+  out_shape.back() = out_features;
+  Tensor x2, out;
+  {
+    NoGrad no_grad;
+    x2 = x.reshape({-1, in});
+    out = matmul_forward(x2, weight.transpose(0, 1));
+    if (bias.defined()) add_(out, bias);
+    out = out.view(out_shape);
+  }
+  if (should_record({&x, &weight, &bias})) {
+    Tensor xd = x2.detach(), wd = weight.detach();
+    bool gx = x.requires_grad(), gw = weight.requires_grad();
+    bool gb = bias.defined() && bias.requires_grad();
+    Shape in_shape = x.shape();
+    record(out, "linear", {x, weight, bias}, [=](const Tensor& g) {
+      Tensor g2 = g.reshape({-1, out_features});
+      Tensor dx = gx ? matmul_forward(g2, wd).view(in_shape) : Tensor();
+      Tensor dw = gw ? matmul_forward(g2.transpose(0, 1), xd) : Tensor();
+      Tensor db = gb ? sum(g2, 0) : Tensor();
+      return std::vector<Tensor>{dx, dw, db};
+    });
   }
   return out;
 }
