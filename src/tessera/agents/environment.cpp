@@ -6,6 +6,7 @@
 #include "tessera/agents/maze.h"
 #include "tessera/agents/sqlgym.h"
 #include "tessera/agents/todo.h"
+#include "tessera/agents/weather.h"
 #include "tessera/agents/textcraft.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
@@ -36,6 +37,8 @@ const std::vector<EnvironmentSpec>& environment_specs() {
                     1'000'000, 0, 100, [](const GymConfig&) { return std::make_unique<SqlGymEnvironment>(); }});
     list.push_back({"todo", "Todo-list tools over a generated account (task = account and goal seed)", 1'000'000, 0,
                     100, [](const GymConfig&) { return std::make_unique<TodoEnvironment>(); }});
+    list.push_back({"weather", "Weather tools over generated data for real cities (task = question seed)", 1'000'000,
+                    0, 100, [](const GymConfig&) { return std::make_unique<WeatherEnvironment>(); }});
     return list;
   }();
   return specs;
