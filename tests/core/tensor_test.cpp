@@ -69,6 +69,14 @@ TEST(Tensor, PermuteExpandReshape) {
   EXPECT_THROW(t.squeeze(0), Error);
 }
 
+TEST(Tensor, EmptyTensorsAreContiguousAndCopyable) {
+  Tensor e = Tensor::zeros({5, 0});
+  EXPECT_TRUE(e.is_contiguous());
+  EXPECT_TRUE(e.transpose(0, 1).is_contiguous());
+  EXPECT_EQ(e.transpose(0, 1).contiguous().shape(), (Shape{0, 5}));
+  EXPECT_TRUE(e.to(DType::f64).to_vector<double>().empty());
+}
+
 TEST(Tensor, ErrorsNameTheProblem) {
   Tensor t = iota({2, 3});
   try {

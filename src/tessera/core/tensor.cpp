@@ -134,6 +134,7 @@ const std::shared_ptr<Storage>& Tensor::storage() const {
 
 bool Tensor::is_contiguous() const {
   const auto& s = shape();
+  if (shape_numel(s) == 0) return true;  // no element to be out of place
   int64_t expected = 1;
   for (size_t i = s.size(); i-- > 0;) {
     if (s[i] == 1) continue;  // any stride is fine for a size-1 axis
