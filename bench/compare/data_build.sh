@@ -3,7 +3,7 @@
 # threads, and wall time of `tessera data corpus`; median of N runs each, run side by side.
 # Usage: bench/compare/data_build.sh [path/to/tessera] [runs]
 set -euo pipefail
-tessera=${1:-build/release/src/cli/tessera}
+tessera=${1:-build/release/tessera}
 runs=${2:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

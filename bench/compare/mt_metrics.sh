@@ -6,11 +6,11 @@
 # sacrebleu is not packaged by Debian: point SACREBLEU_SRC at a checkout of its source
 # (github.com/mjpost/sacrebleu, release 2.6.0); its Python dependencies are Debian packages,
 # installed below when missing (root) or listed (not root).
-#   SACREBLEU_SRC=~/src/sacrebleu TESSERA=build/release/src/cli/tessera bench/compare/mt_metrics.sh
+#   SACREBLEU_SRC=~/src/sacrebleu TESSERA=build/release/tessera bench/compare/mt_metrics.sh
 set -euo pipefail
 N=${N:-100000}
 RUNS=${RUNS:-5}
-TESSERA=${TESSERA:-build/release/src/cli/tessera}
+TESSERA=${TESSERA:-build/release/tessera}
 : "${SACREBLEU_SRC:?set SACREBLEU_SRC to a sacrebleu 2.6.0 source checkout}"
 here=$(cd "$(dirname "$0")" && pwd)
 
