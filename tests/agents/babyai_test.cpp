@@ -42,12 +42,22 @@ TEST(BabyAI, PrimitiveRulesAndInvalidActions) {
   StepResult check = env.step("check available actions");
   EXPECT_EQ(check.observation.rfind("You can take the following actions: turn left, turn right", 0), 0u);
   GridWorld w = generate_babyai_world(8);
-  // A locked door does not open without its key.
-  for (auto& cell : w.cells) {
-    if (cell.kind == CellKind::Door) EXPECT_EQ(cell.door, DoorState::Locked);
+  // Face the locked door from the agent's room: a key of another colour does not open it.
+  GridPoint door{};
+  for (int y = 0; y < w.height; ++y) {
+    if (w.at({7, y}).kind == CellKind::Door) door = {7, y};
   }
-  w.carrying = GridCell{CellKind::Key, "no-such-color"};
-  EXPECT_FALSE(w.drop() && false);
+  ASSERT_EQ(w.at(door).door, DoorState::Locked);
+  w.agent = {door.x - 1, door.y};
+  w.dir = 0;
+  EXPECT_FALSE(w.forward());
+  w.carrying = GridCell{CellKind::Key, w.at(door).color == "red" ? "blue" : "red"};
+  EXPECT_FALSE(w.toggle());
+  w.carrying = GridCell{CellKind::Key, w.at(door).color};
+  EXPECT_TRUE(w.toggle());
+  EXPECT_EQ(w.at(door).door, DoorState::Open);
+  EXPECT_TRUE(w.mission_done());  // Unlock's mission: open that door
+  EXPECT_TRUE(w.forward());
 }
 
 TEST(BabyAI, ExpertSolvesTheTestSplit) {

@@ -60,7 +60,7 @@ View look(const GridWorld& w) {
   auto cell_at = [&](int i, int j) -> GridCell {
     GridPoint p = absolute(i, j);
     if (p == w.agent) return w.carrying ? *w.carrying : GridCell{};
-    return w.inside(p) ? w.at(p) : GridCell{CellKind::Wall};
+    return w.inside(p) ? w.at(p) : GridCell{CellKind::Wall, ""};
   };
   auto see_behind = [&](int i, int j) {
     GridCell c = cell_at(i, j);

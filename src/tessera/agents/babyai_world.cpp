@@ -113,13 +113,13 @@ class LevelBuilder {
     w_.height = 8;
     w_.cells.assign(static_cast<size_t>(w_.width * w_.height), GridCell{});
     for (int x = 0; x < w_.width; ++x) {
-      w_.at({x, 0}) = {CellKind::Wall};
-      w_.at({x, w_.height - 1}) = {CellKind::Wall};
+      w_.at({x, 0}) = GridCell{CellKind::Wall, ""};
+      w_.at({x, w_.height - 1}) = GridCell{CellKind::Wall, ""};
     }
     for (int y = 0; y < w_.height; ++y) {
-      w_.at({0, y}) = {CellKind::Wall};
-      w_.at({w_.width - 1, y}) = {CellKind::Wall};
-      if (two_rooms) w_.at({7, y}) = {CellKind::Wall};
+      w_.at({0, y}) = GridCell{CellKind::Wall, ""};
+      w_.at({w_.width - 1, y}) = GridCell{CellKind::Wall, ""};
+      if (two_rooms) w_.at({7, y}) = GridCell{CellKind::Wall, ""};
     }
     if (two_rooms) {
       door_ = {7, static_cast<int>(rng_.randint(1, 7))};
