@@ -26,10 +26,15 @@ using tessera::agents::GymConfig;
 // The action for step `i` of an episode of `env` (cheap, mostly valid).
 std::string cycle_action(const std::string& env, int64_t i) {
   static const char* moves[] = {"move right", "move down", "move left", "move up"};
-  static const char* words[] = {"c r a n e", "s l a t e", "p o i n t", "b r i c k", "f j o r d", "n y m p h"};
+  static const char* words[] = {"c r a n e", "s l a t e", "p o i n t",
+                                "b r i c k", "f j o r d", "n y m p h"};
   if (env == "maze") return moves[i % 4];
   if (env == "wordle") return words[i % 6];
-  return i % 2 ? "inventory" : "get 1 nothing";
+  if (env == "textcraft") return i % 2 ? "inventory" : "get 1 nothing";
+  if (env == "babyai") return i % 3 == 2 ? "move forward" : "turn left";
+  if (env == "sqlgym") return "SELECT COUNT(*) FROM sqlite_master";
+  if (env == "todo") return "Action: get_projects with Action Input: {}";
+  return "Action: get_user_current_date with Action Input: {}";
 }
 
 void BM_InProcessSteps(benchmark::State& state, std::string env_name) {
@@ -46,6 +51,10 @@ void BM_InProcessSteps(benchmark::State& state, std::string env_name) {
 BENCHMARK_CAPTURE(BM_InProcessSteps, maze, std::string("maze"));
 BENCHMARK_CAPTURE(BM_InProcessSteps, wordle, std::string("wordle"));
 BENCHMARK_CAPTURE(BM_InProcessSteps, textcraft, std::string("textcraft"));
+BENCHMARK_CAPTURE(BM_InProcessSteps, babyai, std::string("babyai"));
+BENCHMARK_CAPTURE(BM_InProcessSteps, sqlgym, std::string("sqlgym"));
+BENCHMARK_CAPTURE(BM_InProcessSteps, todo, std::string("todo"));
+BENCHMARK_CAPTURE(BM_InProcessSteps, weather, std::string("weather"));
 
 // One server for the whole program, on an ephemeral loopback port.
 tessera::agents::GymServer& shared_server() {
@@ -54,7 +63,7 @@ tessera::agents::GymServer& shared_server() {
   std::call_once(once, [] {
     tessera::agents::GymServerOptions options;
     options.port = 0;
-    options.envs = {"maze", "wordle", "textcraft"};
+    options.envs = {};  // every environment
     options.max_sessions = 100000;
     server = std::make_unique<tessera::agents::GymServer>(options);
     server->start();
@@ -73,29 +82,67 @@ void BM_HttpSteps(benchmark::State& state, std::string env_name) {
     return nlohmann::json::parse(result->body);
   };
   nlohmann::json created = post("/create", nlohmann::json::object());
-  if (!created.contains("id")) {
+  if (created.is_object() && created.contains("id")) created = created["id"];
+  if (!created.is_number_integer()) {
     state.SkipWithError("create failed");
     return;
   }
-  int64_t id = created["id"].get<int64_t>();
-  const char* task_field = env_name == "maze" ? "game" : env_name == "wordle" ? "seed" : "data_idx";
+  int64_t id = created.get<int64_t>();
+  // Each upstream server names things its own way.
+  const bool tool_style = env_name == "sqlgym" || env_name == "todo" || env_name == "weather";
+  const char* id_field = tool_style ? "env_idx" : "id";
+  const char* task_field = env_name == "maze"     ? "game"
+                           : env_name == "wordle" ? "seed"
+                           : env_name == "sqlgym" ? "item_id"
+                           : tool_style           ? "id"
+                                                  : "data_idx";
   int64_t task = state.thread_index() % 25, i = 0;
-  post("/reset", {{"id", id}, {task_field, task}});
+  post("/reset", {{id_field, id}, {task_field, task}});
   for (auto _ : state) {
-    nlohmann::json answer = post("/step", {{"id", id}, {"action", cycle_action(env_name, i++)}});
-    if (!answer.contains("observation")) {
+    nlohmann::json answer =
+        post("/step", {{id_field, id}, {"action", cycle_action(env_name, i++)}});
+    if (!answer.contains("observation") && !answer.contains("state")) {
       state.SkipWithError("step failed");
       break;
     }
-    if (answer["done"].get<bool>() || i % 40 == 0) post("/reset", {{"id", id}, {task_field, ++task % 25}});
+    if (answer["done"].get<bool>() || i % 40 == 0)
+      post("/reset", {{id_field, id}, {task_field, ++task % 25}});
   }
-  post("/close", {{"id", id}});
+  post("/close", {{id_field, id}});
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK_CAPTURE(BM_HttpSteps, maze, std::string("maze"))->Threads(64)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_HttpSteps, wordle, std::string("wordle"))->Threads(64)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_HttpSteps, textcraft, std::string("textcraft"))->Threads(64)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_HttpSteps, maze_1client, std::string("maze"))->Threads(1)->UseRealTime()->MinTime(1.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, maze, std::string("maze"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, wordle, std::string("wordle"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, textcraft, std::string("textcraft"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, babyai, std::string("babyai"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, sqlgym, std::string("sqlgym"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, todo, std::string("todo"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, weather, std::string("weather"))
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_HttpSteps, maze_1client, std::string("maze"))
+    ->Threads(1)
+    ->UseRealTime()
+    ->MinTime(1.0);
 
 }  // namespace
 

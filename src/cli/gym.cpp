@@ -27,7 +27,8 @@ std::vector<std::string> split_names(const std::string& text) {
   size_t start = 0;
   while (start <= text.size()) {
     size_t comma = text.find(',', start);
-    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    std::string name =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!name.empty()) names.push_back(name);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -61,11 +62,13 @@ class JsonlWriter {
 };
 
 void add_config_options(CLI::App* command, agents::GymConfig& config) {
-  command->add_option("--wordle-words", config.wordle_word_list,
-                      "word list for Wordle (five-letter lowercase words are kept)")
+  command
+      ->add_option("--wordle-words", config.wordle_word_list,
+                   "word list for Wordle (five-letter lowercase words are kept)")
       ->capture_default_str();
-  command->add_option("--wordle-vocab-size", config.wordle_vocab_size,
-                      "use a fixed subset of this many words (0: all)")
+  command
+      ->add_option("--wordle-vocab-size", config.wordle_vocab_size,
+                   "use a fixed subset of this many words (0: all)")
       ->check(CLI::NonNegativeNumber);
 }
 
@@ -87,24 +90,34 @@ void add_envs(CLI::App& gym) {
     }
     for (const auto& spec : agents::environment_specs()) {
       std::printf("%-10s tasks 0..%-8lld test %lld..%lld  %s\n", spec.name.c_str(),
-                  static_cast<long long>(spec.task_count - 1), static_cast<long long>(spec.test_begin),
+                  static_cast<long long>(spec.task_count - 1),
+                  static_cast<long long>(spec.test_begin),
                   static_cast<long long>(spec.test_end - 1), spec.description.c_str());
     }
   });
 }
 
 void add_serve(CLI::App& gym) {
-  auto* serve = gym.add_subcommand("serve", "serve AgentGym's HTTP API for many environments in one process");
+  auto* serve =
+      gym.add_subcommand("serve", "serve AgentGym's HTTP API for many environments in one process");
   auto options = std::make_shared<agents::GymServerOptions>();
   auto envs = std::make_shared<std::string>();
   serve->add_option("--envs", *envs, "comma-separated environments (default: all)");
   serve->add_option("--host", options->host, "address to listen on")->capture_default_str();
-  serve->add_option("--port", options->port, "port (0: any free port)")->capture_default_str()->check(CLI::Range(0, 65535));
-  serve->add_option("--max-sessions", options->max_sessions, "live sessions over all environments; more get 503")
+  serve->add_option("--port", options->port, "port (0: any free port)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  serve
+      ->add_option("--max-sessions", options->max_sessions,
+                   "live sessions over all environments; more get 503")
       ->capture_default_str();
-  serve->add_option("--idle-ttl", options->idle_ttl_seconds, "seconds before an unused session is removed")
+  serve
+      ->add_option("--idle-ttl", options->idle_ttl_seconds,
+                   "seconds before an unused session is removed")
       ->capture_default_str();
-  serve->add_option("--http-threads", options->http_threads, "connection threads (one per open client)")
+  serve
+      ->add_option("--http-threads", options->http_threads,
+                   "connection threads (one per open client)")
       ->capture_default_str();
   add_config_options(serve, options->config);
   serve->callback([options, envs] {
@@ -133,7 +146,9 @@ void add_trajectories(CLI::App& gym) {
   auto options = std::make_shared<Options>();
   auto* command = gym.add_subcommand("trajectories", "write expert trajectories (AgentTraj JSONL)");
   command->add_option("--env", options->env, "environment")->required();
-  command->add_option("--n", options->n, "number of episodes")->required()->check(CLI::PositiveNumber);
+  command->add_option("--n", options->n, "number of episodes")
+      ->required()
+      ->check(CLI::PositiveNumber);
   command->add_option("--first-task", options->first_task, "first task id (tasks first..first+n-1)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
@@ -153,7 +168,8 @@ void add_trajectories(CLI::App& gym) {
     JsonlWriter writer(options->out);
     int64_t successes = 0, rounds = 0;
     for (int64_t i = 0; i < options->n; ++i) {
-      auto episode = agents::run_expert_episode(*env, options->first_task + i, *expert, options->max_rounds);
+      auto episode =
+          agents::run_expert_episode(*env, options->first_task + i, *expert, options->max_rounds);
       successes += episode.success ? 1 : 0;
       rounds += episode.rounds;
       writer.write(agents::to_agent_traj(episode));
@@ -162,13 +178,14 @@ void add_trajectories(CLI::App& gym) {
     double rate = static_cast<double>(successes) / static_cast<double>(options->n);
     double mean_rounds = static_cast<double>(rounds) / static_cast<double>(options->n);
     if (options->json || global_options().json) {
-      nlohmann::json summary = {{"env", spec.name},   {"episodes", options->n}, {"successes", successes},
-                                {"success_rate", rate}, {"mean_rounds", mean_rounds}, {"out", options->out}};
+      nlohmann::json summary = {{"env", spec.name},           {"episodes", options->n},
+                                {"successes", successes},     {"success_rate", rate},
+                                {"mean_rounds", mean_rounds}, {"out", options->out}};
       std::printf("%s\n", summary.dump().c_str());
     } else {
       std::printf("%s: %lld expert trajectories -> %s (success %.1f%%, %.2f rounds on average)\n",
-                  spec.name.c_str(), static_cast<long long>(options->n), options->out.c_str(), 100 * rate,
-                  mean_rounds);
+                  spec.name.c_str(), static_cast<long long>(options->n), options->out.c_str(),
+                  100 * rate, mean_rounds);
     }
   });
 }
@@ -179,21 +196,31 @@ void add_run(CLI::App& gym) {
   auto out = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto seed = std::make_shared<int64_t>(-1);
-  auto* run = gym.add_subcommand("run", "drive a model behind an OpenAI-compatible endpoint through episodes");
+  auto* run = gym.add_subcommand(
+      "run", "drive a model behind an OpenAI-compatible endpoint through episodes");
   run->add_option("--env", *envs, "environment, or several separated by commas")->required();
-  run->add_option("--endpoint", options->endpoint, "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
+  run->add_option("--endpoint", options->endpoint,
+                  "OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
       ->required();
-  run->add_option("--model", options->model, "model name sent with each request")->capture_default_str();
+  run->add_option("--model", options->model, "model name sent with each request")
+      ->capture_default_str();
   run->add_option("--api-key", options->api_key, "bearer key (default: $OPENAI_API_KEY)");
-  run->add_option("--episodes", options->episodes, "episodes per environment")->required()->check(CLI::PositiveNumber);
+  run->add_option("--episodes", options->episodes, "episodes per environment")
+      ->required()
+      ->check(CLI::PositiveNumber);
   run->add_option("--max-rounds", options->max_rounds, "model turns per episode")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  run->add_option("--first-task", options->first_task, "first task id (default: the test split's start)");
-  run->add_option("--temperature", options->temperature, "sampling temperature")->capture_default_str();
-  run->add_option("--max-tokens", options->max_tokens, "tokens per answer")->capture_default_str()->check(CLI::PositiveNumber);
+  run->add_option("--first-task", options->first_task,
+                  "first task id (default: the test split's start)");
+  run->add_option("--temperature", options->temperature, "sampling temperature")
+      ->capture_default_str();
+  run->add_option("--max-tokens", options->max_tokens, "tokens per answer")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   run->add_option("--seed", *seed, "sampling seed sent to the endpoint");
-  run->add_option("--timeout", options->timeout_seconds, "seconds to wait for one answer")->capture_default_str();
+  run->add_option("--timeout", options->timeout_seconds, "seconds to wait for one answer")
+      ->capture_default_str();
   run->add_option("--out", *out, "write the trajectories here (AgentTraj JSONL)");
   run->add_flag("--json", *json, "machine-readable summary");
   add_config_options(run, options->config);
@@ -221,11 +248,11 @@ void add_run(CLI::App& gym) {
                            {"failed_episodes", summary.failed_episodes}});
       if (!(*json || global_options().json)) {
         std::printf("%-10s episodes %d  success %.1f%%  mean reward %.3f  mean rounds %.1f%s\n",
-                    summary.env.c_str(), summary.episodes, 100 * summary.success_rate(), summary.mean_reward,
-                    summary.mean_rounds,
+                    summary.env.c_str(), summary.episodes, 100 * summary.success_rate(),
+                    summary.mean_reward, summary.mean_rounds,
                     summary.failed_episodes
-                        ? fmt::format("  ({} ended by endpoint errors: {})", summary.failed_episodes,
-                                      summary.first_error)
+                        ? fmt::format("  ({} ended by endpoint errors: {})",
+                                      summary.failed_episodes, summary.first_error)
                               .c_str()
                         : "");
       }
@@ -238,7 +265,8 @@ void add_run(CLI::App& gym) {
 }  // namespace
 
 void add_gym_commands(CLI::App& app) {
-  auto* gym = app.add_subcommand("gym", "AgentGym environments: serve, expert trajectories, model runs");
+  auto* gym =
+      app.add_subcommand("gym", "AgentGym environments: serve, expert trajectories, model runs");
   gym->require_subcommand(1);
   add_envs(*gym);
   add_serve(*gym);

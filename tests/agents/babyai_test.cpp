@@ -26,8 +26,10 @@ TEST(BabyAI, GoldenObservationShape) {
   std::string first = env.reset(1);  // GoToRedBallNoDists
   EXPECT_EQ(first.rfind("Your goal: go to the red ball\n", 0), 0u) << first;
   EXPECT_NE(first.find("The room has walls around you. "), std::string::npos);
-  EXPECT_NE(first.find("You are not carrying anything.\nAvailable actions: [\"turn left\", \"turn right\""),
-            std::string::npos)
+  EXPECT_NE(
+      first.find(
+          "You are not carrying anything.\nAvailable actions: [\"turn left\", \"turn right\""),
+      std::string::npos)
       << first;
   EXPECT_NE(first.find("\"check available actions\"]"), std::string::npos);
 }
@@ -36,11 +38,16 @@ TEST(BabyAI, PrimitiveRulesAndInvalidActions) {
   BabyAIEnvironment env;
   env.reset(8);  // Unlock: a locked door and its key
   StepResult unknown = env.step("fly away");
-  EXPECT_EQ(unknown.observation.rfind("The action is not recognized. Please check valid actions.", 0), 0u);
+  EXPECT_EQ(
+      unknown.observation.rfind("The action is not recognized. Please check valid actions.", 0),
+      0u);
   EXPECT_EQ(env.step("").observation.rfind("No change in state.", 0), 0u);
-  EXPECT_EQ(env.step("drop").observation.rfind("You cannot drop the object, as you are not carrying anything.", 0), 0u);
+  EXPECT_EQ(env.step("drop").observation.rfind(
+                "You cannot drop the object, as you are not carrying anything.", 0),
+            0u);
   StepResult check = env.step("check available actions");
-  EXPECT_EQ(check.observation.rfind("You can take the following actions: turn left, turn right", 0), 0u);
+  EXPECT_EQ(check.observation.rfind("You can take the following actions: turn left, turn right", 0),
+            0u);
   GridWorld w = generate_babyai_world(8);
   // Face the locked door from the agent's room: a key of another colour does not open it.
   GridPoint door{};
@@ -66,15 +73,18 @@ TEST(BabyAI, ExpertSolvesTheTestSplit) {
   int solved = 0;
   for (int64_t task = 0; task < 100; ++task) {
     Episode episode = run_expert_episode(env, task, *expert, 100);
-    EXPECT_TRUE(episode.success) << "task " << task << " " << env.goal() << " (" << env.world().level << ")";
+    EXPECT_TRUE(episode.success) << "task " << task << " " << env.goal() << " ("
+                                 << env.world().level << ")";
     solved += episode.success;
   }
   EXPECT_EQ(solved, 100);
 }
 
 TEST(BabyAI, ClientParsing) {
-  EXPECT_EQ(parse_answer("babyai", "Thought:\nGo.\n\nAction:\ngo to red ball 1").action, "go to red ball 1");
-  EXPECT_EQ(conversation_start("babyai")[1].value, "OK. I'll follow your instructions and try my best to solve the task.");
+  EXPECT_EQ(parse_answer("babyai", "Thought:\nGo.\n\nAction:\ngo to red ball 1").action,
+            "go to red ball 1");
+  EXPECT_EQ(conversation_start("babyai")[1].value,
+            "OK. I'll follow your instructions and try my best to solve the task.");
 }
 
 }  // namespace

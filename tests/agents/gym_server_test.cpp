@@ -37,7 +37,9 @@ class ServerFixture {
     if (!result) return {-1, nullptr};
     return {result->status, nlohmann::json::parse(result->body, nullptr, false)};
   }
-  Answer post(const std::string& path, const nlohmann::json& body) { return post(path, body.dump()); }
+  Answer post(const std::string& path, const nlohmann::json& body) {
+    return post(path, body.dump());
+  }
   Answer get(const std::string& path) {
     auto c = client();
     auto result = c.Get(path);
@@ -55,22 +57,26 @@ TEST(GymServer, MazeRoutesMirrorLmrlGym) {
   ASSERT_EQ(created.status, 200);
   int64_t id = created.body["id"].get<int64_t>();
   Answer reset = fixture.post("/maze/reset", {{"id", id}, {"game", 18}});
-  EXPECT_EQ(reset.body["observation"],
-            "The goal is at position 8, 6. Your current position is at position 7, 6. There are walls "
-            "to your right, to your left.");
+  EXPECT_EQ(
+      reset.body["observation"],
+      "The goal is at position 8, 6. Your current position is at position 7, 6. There are walls "
+      "to your right, to your left.");
   EXPECT_EQ(fixture.get("/maze/available_actions").body,
             nlohmann::json({"move left", "move right", "move up", "move down"}));
-  EXPECT_EQ(fixture.get("/maze/observation?id=" + std::to_string(id)).body, reset.body["observation"]);
+  EXPECT_EQ(fixture.get("/maze/observation?id=" + std::to_string(id)).body,
+            reset.body["observation"]);
   Answer detail = fixture.get("/maze/detail?id=" + std::to_string(id));
   EXPECT_EQ(detail.body["maze_name"], "double_t_maze");
   EXPECT_EQ(detail.body["done"], false);
   EXPECT_EQ(detail.body["deleted"], false);
   Answer step = fixture.post("/maze/step", {{"id", id}, {"action", "move down"}});
-  EXPECT_EQ(step.body, (nlohmann::json{{"observation", "Success\n"}, {"reward", 1.0}, {"done", true}}));
+  EXPECT_EQ(step.body,
+            (nlohmann::json{{"observation", "Success\n"}, {"reward", 1.0}, {"done", true}}));
   // A finished episode refuses steps with upstream's message, until reset.
   Answer again = fixture.post("/maze/step", {{"id", id}, {"action", "move down"}});
   EXPECT_EQ(again.status, 200);
-  EXPECT_EQ(again.body["error"], "The task with environment " + std::to_string(id) + " has finished.");
+  EXPECT_EQ(again.body["error"],
+            "The task with environment " + std::to_string(id) + " has finished.");
   EXPECT_TRUE(fixture.post("/maze/reset", {{"id", id}, {"game", 0}}).body.contains("observation"));
   Answer bad_game = fixture.post("/maze/reset", {{"id", id}, {"game", 99}});
   EXPECT_EQ(bad_game.body["error"], "The game 99 is not valid.");
@@ -107,7 +113,8 @@ TEST(GymServer, TextCraftRoutesMirrorUpstream) {
   EXPECT_EQ(reset.body["id"], id);
   Answer step = fixture.post("/textcraft/step", {{"id", id}, {"action", "inventory"}});
   EXPECT_EQ(step.body["observation"], "Inventory: You are not carrying anything.");
-  std::string goal = fixture.get("/textcraft/goal?id=" + std::to_string(id)).body.get<std::string>();
+  std::string goal =
+      fixture.get("/textcraft/goal?id=" + std::to_string(id)).body.get<std::string>();
   EXPECT_EQ(goal.rfind("minecraft:", 0), 0u);
   EXPECT_TRUE(fixture.get("/textcraft/commands?id=" + std::to_string(id)).body.is_string());
   EXPECT_EQ(fixture.get("/textcraft/detail?id=" + std::to_string(id)).body["deleted"], false);
@@ -141,11 +148,13 @@ TEST(GymServer, BabyAIAndTodoRoutesMirrorUpstream) {
   ServerFixture fixture(options);
   int64_t id = fixture.post("/babyai/create", std::string()).body["id"].get<int64_t>();
   Answer reset = fixture.post("/babyai/reset", {{"id", id}, {"data_idx", 1}});
-  EXPECT_EQ(reset.body["observation"].get<std::string>().rfind("Your goal: go to the red ball\n", 0), 0u);
+  EXPECT_EQ(
+      reset.body["observation"].get<std::string>().rfind("Your goal: go to the red ball\n", 0), 0u);
   EXPECT_EQ(reset.body["score"], 0.0);
   Answer step = fixture.post("/babyai/step", {{"id", id}, {"action", "turn left"}});
   EXPECT_TRUE(step.body.contains("score"));
-  EXPECT_NE(step.body["observation"].get<std::string>().find("Available actions: ["), std::string::npos);
+  EXPECT_NE(step.body["observation"].get<std::string>().find("Available actions: ["),
+            std::string::npos);
   EXPECT_TRUE(fixture.get("/babyai/observation?id=" + std::to_string(id)).body.contains("deleted"));
 
   Answer created = fixture.post("/todo/create", nlohmann::json{{"id", 3}});
@@ -153,7 +162,9 @@ TEST(GymServer, BabyAIAndTodoRoutesMirrorUpstream) {
   int64_t env_idx = created.body.get<int64_t>();
   Answer observation = fixture.get("/todo/observation?env_idx=" + std::to_string(env_idx));
   EXPECT_EQ(observation.body.get<std::string>().rfind("Now new trial starts.", 0), 0u);
-  Answer todo_step = fixture.post("/todo/step", {{"env_idx", env_idx}, {"action", "Action: get_projects with Action Input: {}"}});
+  Answer todo_step = fixture.post(
+      "/todo/step",
+      {{"env_idx", env_idx}, {"action", "Action: get_projects with Action Input: {}"}});
   EXPECT_EQ(todo_step.body["done"], false);
   EXPECT_TRUE(fixture.post("/todo/reset", {{"env_idx", env_idx}, {"id", 4}}).body.is_string());
 }
@@ -175,7 +186,8 @@ TEST(GymServer, MalformedRequestsAreAnsweredNotCrashed) {
   EXPECT_EQ(unknown.status, 200);
   EXPECT_EQ(unknown.body["error"], "The id 12345 is not valid.");
   Answer not_reset_id = fixture.post("/maze/create", std::string());
-  Answer before_reset = fixture.post("/maze/step", {{"id", not_reset_id.body["id"]}, {"action", "move up"}});
+  Answer before_reset =
+      fixture.post("/maze/step", {{"id", not_reset_id.body["id"]}, {"action", "move up"}});
   EXPECT_TRUE(before_reset.body.contains("error"));
   Answer no_route = fixture.get("/nowhere");
   EXPECT_EQ(no_route.status, 404);
@@ -193,7 +205,8 @@ TEST(GymServer, SessionLimitAnswers503AndCloseFreesASlot) {
   EXPECT_TRUE(over.body.contains("error"));
   EXPECT_EQ(fixture.post("/maze/close", nlohmann::json{{"id", 1}}).body["closed"], true);
   EXPECT_EQ(fixture.post("/wordle/create", std::string()).status, 200);
-  EXPECT_EQ(fixture.post("/maze/close", nlohmann::json{{"id", 1}}).body["error"], "The id 1 is not valid.");
+  EXPECT_EQ(fixture.post("/maze/close", nlohmann::json{{"id", 1}}).body["error"],
+            "The id 1 is not valid.");
 }
 
 TEST(GymServer, IdleSessionsAreEvicted) {

@@ -11,18 +11,21 @@ namespace {
 
 TEST(Maze, GoldenObservationsMatchUpstreamSentences) {
   MazeEnvironment env;
-  EXPECT_EQ(env.reset(0),
-            "The goal is at position 8, 6. Your current position is at position 1, 1. There are walls "
-            "to your left, above you, below you.");
+  EXPECT_EQ(
+      env.reset(0),
+      "The goal is at position 8, 6. Your current position is at position 1, 1. There are walls "
+      "to your left, above you, below you.");
   // The cells of AgentGym's own prompt example.
   EXPECT_EQ(MazeEnvironment::describe_walls({5, 6}), "There is a wall above you.");
   EXPECT_EQ(MazeEnvironment::describe_walls({5, 5}), "There are walls above you, below you.");
   EXPECT_EQ(MazeEnvironment::describe_walls({5, 3}), "There are walls to your left, below you.");
-  EXPECT_EQ(MazeEnvironment::describe_walls({6, 6}), "There are walls to your right, to your left.");
+  EXPECT_EQ(MazeEnvironment::describe_walls({6, 6}),
+            "There are walls to your right, to your left.");
   EXPECT_EQ(MazeEnvironment::describe_walls({1, 3}), "There is a wall above you.");
-  EXPECT_EQ(env.reset(16),
-            "The goal is at position 8, 6. Your current position is at position 5, 6. There is a wall "
-            "above you.");
+  EXPECT_EQ(
+      env.reset(16),
+      "The goal is at position 8, 6. Your current position is at position 5, 6. There is a wall "
+      "above you.");
 }
 
 TEST(Maze, MovesAndWalls) {
@@ -34,9 +37,10 @@ TEST(Maze, MovesAndWalls) {
   EXPECT_FALSE(blocked.done);
   StepResult moved = env.step("move right");
   EXPECT_EQ(env.position(), (GridPosition{5, 4}));
-  EXPECT_EQ(moved.observation,
-            "The goal is at position 8, 6. Your current position is at position 5, 4. There are walls "
-            "above you, below you.");
+  EXPECT_EQ(
+      moved.observation,
+      "The goal is at position 8, 6. Your current position is at position 5, 4. There are walls "
+      "above you, below you.");
   EXPECT_EQ(env.steps_taken(), 2);
 }
 

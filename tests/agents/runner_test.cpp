@@ -20,26 +20,29 @@ class ScriptedModel {
  public:
   explicit ScriptedModel(std::function<std::string(const nlohmann::json& messages)> answer)
       : answer_(std::move(answer)) {
-    server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      ++requests_;
-      auto body = nlohmann::json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.contains("messages")) {
-        res.status = 400;
-        res.set_content(R"({"error":{"message":"bad request"}})", "application/json");
-        return;
-      }
-      std::string content = answer_(body["messages"]);
-      if (content == "<500>") {
-        res.status = 500;
-        res.set_content(R"({"error":{"message":"model crashed"}})", "application/json");
-        return;
-      }
-      nlohmann::json reply = {
-          {"object", "chat.completion"},
-          {"model", body.value("model", "")},
-          {"choices", {{{"index", 0}, {"message", {{"role", "assistant"}, {"content", content}}}, {"finish_reason", "stop"}}}}};
-      res.set_content(reply.dump(), "application/json");
-    });
+    server_.Post(
+        "/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+          ++requests_;
+          auto body = nlohmann::json::parse(req.body, nullptr, false);
+          if (body.is_discarded() || !body.contains("messages")) {
+            res.status = 400;
+            res.set_content(R"({"error":{"message":"bad request"}})", "application/json");
+            return;
+          }
+          std::string content = answer_(body["messages"]);
+          if (content == "<500>") {
+            res.status = 500;
+            res.set_content(R"({"error":{"message":"model crashed"}})", "application/json");
+            return;
+          }
+          nlohmann::json reply = {{"object", "chat.completion"},
+                                  {"model", body.value("model", "")},
+                                  {"choices",
+                                   {{{"index", 0},
+                                     {"message", {{"role", "assistant"}, {"content", content}}},
+                                     {"finish_reason", "stop"}}}}};
+          res.set_content(reply.dump(), "application/json");
+        });
     server_.set_tcp_nodelay(true);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -152,11 +155,13 @@ TEST(Runner, ExpertTrajectoriesAreValidAgentTraj) {
       nlohmann::json item = to_agent_traj(episode);
       EXPECT_NO_THROW(validate_agent_traj(item)) << item.dump();
       EXPECT_TRUE(episode.success);
-      EXPECT_EQ(item["conversations"].back()["from"], "gpt");  // AgentTraj items end with the answer
+      EXPECT_EQ(item["conversations"].back()["from"],
+                "gpt");  // AgentTraj items end with the answer
       EXPECT_EQ(item["item_id"], std::string(name) + "_" + std::to_string(task));
     }
   }
-  nlohmann::json bad = {{"item_id", "x"}, {"conversations", {{{"from", "gpt"}, {"value", "hi"}, {"loss", true}}}}};
+  nlohmann::json bad = {{"item_id", "x"},
+                        {"conversations", {{{"from", "gpt"}, {"value", "hi"}, {"loss", true}}}}};
   EXPECT_THROW(validate_agent_traj(bad), Error);
 }
 

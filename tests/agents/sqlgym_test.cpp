@@ -54,7 +54,8 @@ TEST(SqlGym, StatementsRunReadOnlyAloneAndWithinTheTimeLimit) {
   EXPECT_NE(env.run("INSERT INTO customers VALUES (99, 'x', 'y', 1)").error, "");
   EXPECT_NE(env.run("ATTACH DATABASE '/etc/passwd' AS p").error, "");
   EXPECT_NE(env.run("PRAGMA query_only = 0").error, "");
-  EXPECT_EQ(env.run("SELECT 1; DROP TABLE customers").error, "You can only execute one statement at a time.");
+  EXPECT_EQ(env.run("SELECT 1; DROP TABLE customers").error,
+            "You can only execute one statement at a time.");
   EXPECT_TRUE(env.run("SELECT COUNT(*) FROM customers;").ok);
   EXPECT_NE(env.run("SELEC nonsense").error, "");
   SqlOutcome slow = env.run(

@@ -22,7 +22,8 @@ TEST(TextCraft, WorldsAreDeterministicWithTheRequestedDepth) {
     EXPECT_TRUE(a.is_craftable(a.goal));
     // Every name is plain words, so AgentGym's client-side cleaning keeps actions intact.
     for (const auto& line : a.commands) {
-      for (char c : line) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == ',') << line;
+      for (char c : line)
+        EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == ' ' || c == ',') << line;
     }
   }
   EXPECT_NE(generate_craft_world(1, options).goal, generate_craft_world(4, options).goal);
@@ -47,7 +48,8 @@ TEST(TextCraft, InvalidActionsAnswerLikeUpstream) {
   const CraftWorld& world = env.world();
   EXPECT_EQ(env.step("dance").observation, "Could not execute dance");
   EXPECT_EQ(env.step("get 1 unobtainium").observation, "Could not find unobtainium");
-  EXPECT_EQ(env.step("get 1 " + world.goal).observation, "Could not find " + world.goal);  // craftable
+  EXPECT_EQ(env.step("get 1 " + world.goal).observation,
+            "Could not find " + world.goal);  // craftable
   EXPECT_EQ(env.step("craft 1 x using planks").observation, "Wrong item format: planks");
   std::string goal_id = world.goal;
   std::replace(goal_id.begin(), goal_id.end(), ' ', '_');
@@ -55,7 +57,8 @@ TEST(TextCraft, InvalidActionsAnswerLikeUpstream) {
             "Could not find enough items to craft minecraft:" + goal_id);
   env.step("get 50 " + world.base_items.front());
   StepResult wrong = env.step("craft 1 " + world.goal + " using 50 " + world.base_items.front());
-  EXPECT_EQ(wrong.observation.rfind("Could not find a valid recipe for", 0), 0u) << wrong.observation;
+  EXPECT_EQ(wrong.observation.rfind("Could not find a valid recipe for", 0), 0u)
+      << wrong.observation;
   EXPECT_EQ(wrong.reward, 0.0);
 }
 
@@ -75,19 +78,23 @@ TEST(TextCraft, TagsAcceptAnyKind) {
       bool all_base = true;
       for (const auto& input : member_recipe.inputs) all_base &= world.is_base(input.name);
       if (!all_base) continue;
-      std::string craft_member = "craft " + std::to_string(member_recipe.output_count) + " " + member + " using ";
+      std::string craft_member =
+          "craft " + std::to_string(member_recipe.output_count) + " " + member + " using ";
       for (size_t i = 0; i < member_recipe.inputs.size(); ++i) {
-        env.step("get " + std::to_string(member_recipe.inputs[i].count) + " " + member_recipe.inputs[i].name);
-        craft_member += (i ? ", " : "") + std::to_string(member_recipe.inputs[i].count) + " " + member_recipe.inputs[i].name;
+        env.step("get " + std::to_string(member_recipe.inputs[i].count) + " " +
+                 member_recipe.inputs[i].name);
+        craft_member += (i ? ", " : "") + std::to_string(member_recipe.inputs[i].count) + " " +
+                        member_recipe.inputs[i].name;
       }
       ASSERT_EQ(env.step(craft_member).observation.rfind("Crafted", 0), 0u) << craft_member;
       if (member_recipe.output_count < recipe.inputs[0].count) continue;
-      StepResult crafted = env.step("craft " + std::to_string(recipe.output_count) + " " + output + " using " +
-                                    std::to_string(recipe.inputs[0].count) + " " + member);
+      StepResult crafted =
+          env.step("craft " + std::to_string(recipe.output_count) + " " + output + " using " +
+                   std::to_string(recipe.inputs[0].count) + " " + member);
       EXPECT_EQ(crafted.observation.rfind("Crafted", 0), 0u) << crafted.observation;
       // Naming the tag itself is not an item one holds.
-      EXPECT_EQ(env.step("craft 1 " + output + " using 1 " + recipe.inputs[0].name).observation.rfind(
-                    "Could not find enough items", 0),
+      EXPECT_EQ(env.step("craft 1 " + output + " using 1 " + recipe.inputs[0].name)
+                    .observation.rfind("Could not find enough items", 0),
                 0u);
       return;
     }
@@ -107,12 +114,14 @@ TEST(TextCraft, ExpertSolvesTheTestSplit) {
 }
 
 TEST(TextCraft, ClientParsingAndFinishedEpisodes) {
-  EXPECT_EQ(parse_answer("textcraft", "Thought:\nx\n\nAction:\nget 2 oak log.\n").action, "get 2 oak log");
+  EXPECT_EQ(parse_answer("textcraft", "Thought:\nx\n\nAction:\nget 2 oak log.\n").action,
+            "get 2 oak log");
   EXPECT_EQ(parse_answer("textcraft", "Action:  craft 1  stick using 2 oak planks").action,
             "craft 1 stick using 2 oak planks");
   ParsedAnswer twice = parse_answer("textcraft", "Action: inventory\nAction: get 1 x");
   ASSERT_TRUE(twice.client_reply.has_value());
-  EXPECT_EQ(*twice.client_reply, "Error: Only one 'Action' is allowed per response. Please adjust your response.");
+  EXPECT_EQ(*twice.client_reply,
+            "Error: Only one 'Action' is allowed per response. Please adjust your response.");
   TextCraftEnvironment env;
   auto expert = make_expert("textcraft");
   run_expert_episode(env, 0, *expert, 200);

@@ -10,8 +10,10 @@ namespace tessera::agents {
 namespace {
 
 TEST(ToolEnv, PythonReprAndPythonLiteralInputs) {
-  nlohmann::ordered_json value = {{"id", "12"}, {"ok", true}, {"n", nullptr}, {"x", 2.5}, {"list", {1, "it's"}}};
-  EXPECT_EQ(python_repr(value), R"({'id': '12', 'ok': True, 'n': None, 'x': 2.5, 'list': [1, "it's"]})");
+  nlohmann::ordered_json value = {
+      {"id", "12"}, {"ok", true}, {"n", nullptr}, {"x", 2.5}, {"list", {1, "it's"}}};
+  EXPECT_EQ(python_repr(value),
+            R"({'id': '12', 'ok': True, 'n': None, 'x': 2.5, 'list': [1, "it's"]})");
   EXPECT_EQ(parse_action_input("{'project_id': '42', 'is_favorite': True}"),
             nlohmann::ordered_json({{"project_id", "42"}, {"is_favorite", true}}));
   EXPECT_EQ(parse_action_input(R"({"answer": ["b", "a"]})")["answer"][0], "b");
@@ -21,9 +23,12 @@ TEST(ToolEnv, PythonReprAndPythonLiteralInputs) {
 TEST(Todo, GoldenObservationsAndToolAnswers) {
   TodoEnvironment env;
   std::string first = env.reset(0);
-  EXPECT_EQ(first.rfind("Now new trial starts.\nYou should perform actions to accomplish the goal: ", 0), 0u);
+  EXPECT_EQ(
+      first.rfind("Now new trial starts.\nYou should perform actions to accomplish the goal: ", 0),
+      0u);
   EXPECT_EQ(first.substr(first.size() - 20), "\nGive me one action.");
-  StepResult projects = env.step("Thought: list them.\n\nAction: get_projects with Action Input: {}");
+  StepResult projects =
+      env.step("Thought: list them.\n\nAction: get_projects with Action Input: {}");
   EXPECT_EQ(projects.observation.rfind("Observation: [{'id': '", 0), 0u) << projects.observation;
   EXPECT_NE(projects.observation.find("'color': 'charcoal', 'name': '"), std::string::npos);
   EXPECT_FALSE(projects.done);
@@ -35,14 +40,16 @@ TEST(Todo, InvalidActionsAnswerLikeUpstream) {
   TodoEnvironment env;
   env.reset(1);
   EXPECT_EQ(env.step("I will look around.").observation,
-            "Format error, please response in the format of  \"Action: [your action] with Action Input: [your action "
+            "Format error, please response in the format of  \"Action: [your action] with Action "
+            "Input: [your action "
             "input]");
   EXPECT_EQ(env.step("Action: fly with Action Input: {}").observation,
             "Observation: ERROR | Invalid action: fly.\nGive me one action.");
   EXPECT_EQ(env.step("Action: get_tasks with Action Input: {}").observation,
             "Observation: ERROR | KeyError('project_id')\nGive me one action.");
   EXPECT_EQ(env.step("Action: get_tasks with Action Input: {nope").observation,
-            "Observation: ERROR | Exception(Parameters in action input are not valid, please change your action "
+            "Observation: ERROR | Exception(Parameters in action input are not valid, please "
+            "change your action "
             "input.)\nGive me one action.");
   EXPECT_EQ(env.step("Action: get_tasks with Action Input: {\"project_id\": \"1\"}").observation,
             "Observation: Project 1 is not exists.\nGive me one action.");

@@ -47,12 +47,15 @@ TEST(Wordle, GoldenEpisodeShape) {
   WordleEnvironment env(small_vocabulary());
   EXPECT_EQ(env.reset(7), "Let's start Wordle!");
   StepResult result = env.step("s h i r e");
-  EXPECT_TRUE(std::regex_match(result.observation, std::regex("[bgy]( [bgy]){4}\n"))) << result.observation;
+  EXPECT_TRUE(std::regex_match(result.observation, std::regex("[bgy]( [bgy]){4}\n")))
+      << result.observation;
   EXPECT_EQ(env.observation(), result.observation);
   // Every word left is consistent with that feedback for the guess.
   std::string feedback;
-  for (char c : result.observation) if (c != ' ' && c != '\n') feedback += c;
-  for (const auto& word : env.filtered_vocabulary()) EXPECT_EQ(wordle_feedback("shire", word), feedback) << word;
+  for (char c : result.observation)
+    if (c != ' ' && c != '\n') feedback += c;
+  for (const auto& word : env.filtered_vocabulary())
+    EXPECT_EQ(wordle_feedback("shire", word), feedback) << word;
 }
 
 TEST(Wordle, InvalidWordsUseTries) {
@@ -86,7 +89,8 @@ TEST(Wordle, HiddenWordDrawsAreReproducibleBySeed) {
 }
 
 TEST(Wordle, WinsWhenOneConsistentWordHasBeenGuessed) {
-  auto vocabulary = std::make_shared<const WordleVocabulary>(std::vector<std::string>{"crane", "fjord"});
+  auto vocabulary =
+      std::make_shared<const WordleVocabulary>(std::vector<std::string>{"crane", "fjord"});
   WordleEnvironment env(vocabulary);
   env.reset(0);
   StepResult first = env.step("crane");  // the spaced form is optional: spaces are removed

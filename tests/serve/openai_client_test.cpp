@@ -21,14 +21,15 @@ using Handler = std::function<void(const httplib::Request&, httplib::Response&)>
 class FakeEndpoint {
  public:
   explicit FakeEndpoint(Handler handler) : handler_(std::move(handler)) {
-    server_.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
-      {
-        std::lock_guard lock(mutex_);
-        last_body_ = req.body;
-        last_authorization_ = req.get_header_value("Authorization");
-      }
-      handler_(req, res);
-    });
+    server_.Post("/v1/chat/completions",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   {
+                     std::lock_guard lock(mutex_);
+                     last_body_ = req.body;
+                     last_authorization_ = req.get_header_value("Authorization");
+                   }
+                   handler_(req, res);
+                 });
     server_.set_tcp_nodelay(true);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });

@@ -20,20 +20,28 @@ constexpr GridPoint kDirections[4] = {{1, 0}, {0, 1}, {-1, 0}, {0, -1}};
 std::string object_name(const GridCell& cell) {
   switch (cell.kind) {
     case CellKind::Door: {
-      const char* state = cell.door == DoorState::Open ? "open" : cell.door == DoorState::Closed ? "closed" : "locked";
+      const char* state = cell.door == DoorState::Open     ? "open"
+                          : cell.door == DoorState::Closed ? "closed"
+                                                           : "locked";
       return fmt::format("{} {} door", cell.color, state);
     }
-    case CellKind::Key: return cell.color + " key";
-    case CellKind::Ball: return cell.color + " ball";
-    case CellKind::Box: return cell.color + " box";
-    case CellKind::Wall: return "grey wall";
-    default: return "";
+    case CellKind::Key:
+      return cell.color + " key";
+    case CellKind::Ball:
+      return cell.color + " ball";
+    case CellKind::Box:
+      return cell.color + " box";
+    case CellKind::Wall:
+      return "grey wall";
+    default:
+      return "";
   }
 }
 
 bool blocks_path(const GridCell& cell) {
   return cell.kind == CellKind::Wall || cell.kind == CellKind::Box || cell.kind == CellKind::Ball ||
-         cell.kind == CellKind::Key || (cell.kind == CellKind::Door && cell.door != DoorState::Open);
+         cell.kind == CellKind::Key ||
+         (cell.kind == CellKind::Door && cell.door != DoorState::Open);
 }
 
 struct SeenObject {
@@ -44,8 +52,8 @@ struct SeenObject {
 };
 
 struct View {
-  std::vector<SeenObject> objects;    // nearest first, walls included (upstream's all_objs)
-  std::vector<GridPoint> cells;       // every cell of the 7x7 view square inside the grid
+  std::vector<SeenObject> objects;  // nearest first, walls included (upstream's all_objs)
+  std::vector<GridPoint> cells;     // every cell of the 7x7 view square inside the grid
   std::optional<std::pair<std::string, int>> barrier;  // nearest wall/box straight ahead
 };
 
@@ -53,7 +61,8 @@ struct View {
 // cells that cannot be seen through (walls, doors that are not open).
 View look(const GridWorld& w) {
   GridPoint f = kDirections[w.dir], r = kDirections[(w.dir + 1) % 4];
-  GridPoint top_left{w.agent.x + f.x * (kView - 1) - r.x * (kView / 2), w.agent.y + f.y * (kView - 1) - r.y * (kView / 2)};
+  GridPoint top_left{w.agent.x + f.x * (kView - 1) - r.x * (kView / 2),
+                     w.agent.y + f.y * (kView - 1) - r.y * (kView / 2)};
   auto absolute = [&](int i, int j) {
     return GridPoint{top_left.x - f.x * j + r.x * i, top_left.y - f.y * j + r.y * i};
   };
@@ -104,8 +113,9 @@ View look(const GridWorld& w) {
       }
     }
   }
-  std::stable_sort(view.objects.begin(), view.objects.end(),
-                   [](const SeenObject& a, const SeenObject& b) { return a.distance < b.distance; });
+  std::stable_sort(
+      view.objects.begin(), view.objects.end(),
+      [](const SeenObject& a, const SeenObject& b) { return a.distance < b.distance; });
   return view;
 }
 
@@ -127,7 +137,8 @@ std::optional<std::vector<int>> find_path(const GridWorld& w, GridPoint goal, bo
     GridPoint ahead{s.p.x + kDirections[s.dir].x, s.p.y + kDirections[s.dir].y};
     if (arrive ? s.p == goal : ahead == goal) {
       std::vector<int> actions;
-      for (int k = key(s.p, s.dir); parent[static_cast<size_t>(k)] != -1; k = parent[static_cast<size_t>(k)]) {
+      for (int k = key(s.p, s.dir); parent[static_cast<size_t>(k)] != -1;
+           k = parent[static_cast<size_t>(k)]) {
         actions.push_back(how[static_cast<size_t>(k)]);
       }
       std::reverse(actions.begin(), actions.end());
@@ -141,9 +152,10 @@ std::optional<std::vector<int>> find_path(const GridWorld& w, GridPoint goal, bo
         next.p = ahead;
         if (!w.inside(ahead) || !allowed.count(ahead)) continue;
         const GridCell& c = w.at(ahead);
-        bool door_ok = doors_passable && c.kind == CellKind::Door &&
-                       (c.door != DoorState::Locked ||
-                        (w.carrying && w.carrying->kind == CellKind::Key && w.carrying->color == c.color));
+        bool door_ok =
+            doors_passable && c.kind == CellKind::Door &&
+            (c.door != DoorState::Locked ||
+             (w.carrying && w.carrying->kind == CellKind::Key && w.carrying->color == c.color));
         if (blocks_path(c) && !door_ok && !(arrive && ahead == goal)) continue;
       }
       size_t k = static_cast<size_t>(key(next.p, next.dir));
@@ -158,18 +170,26 @@ std::optional<std::vector<int>> find_path(const GridWorld& w, GridPoint goal, bo
 
 bool apply(GridWorld& w, int primitive) {
   switch (primitive) {
-    case 0: return w.turn_left();
-    case 1: return w.turn_right();
-    case 2: return w.forward();
-    case 3: return w.pickup();
-    case 4: return w.drop();
-    case 5: return w.toggle();
-    default: return false;
+    case 0:
+      return w.turn_left();
+    case 1:
+      return w.turn_right();
+    case 2:
+      return w.forward();
+    case 3:
+      return w.pickup();
+    case 4:
+      return w.drop();
+    case 5:
+      return w.toggle();
+    default:
+      return false;
   }
 }
 
 std::string lowercase_trimmed(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   size_t begin = text.find_first_not_of(" \t\n\r");
   if (begin == std::string::npos) return "";
   return text.substr(begin, text.find_last_not_of(" \t\n\r") - begin + 1);
@@ -189,16 +209,20 @@ std::string BabyAIEnvironment::describe() {
       if (object.cell.kind == CellKind::Wall) continue;
       GridPoint rel{object.position.x - w.agent.x, object.position.y - w.agent.y};
       int ahead = f.x * rel.x + f.y * rel.y, right = r.x * rel.x + r.y * rel.y;
-      std::string where = right == 0 ? fmt::format("right in front of you {} steps away. ", ahead)
-                          : right > 0 ? fmt::format("{} steps in front of you and {} steps to your right. ", ahead, right)
-                                      : fmt::format("{} steps in front of you and {} steps to your left. ", ahead, -right);
+      std::string where =
+          right == 0 ? fmt::format("right in front of you {} steps away. ", ahead)
+          : right > 0
+              ? fmt::format("{} steps in front of you and {} steps to your right. ", ahead, right)
+              : fmt::format("{} steps in front of you and {} steps to your left. ", ahead, -right);
       text += fmt::format("There is a {} {} {} ", object.name, ++seen[object.name], where);
     }
   } else {
     text = "You cannot see any objects within sight.";
   }
   text += "The room has walls around you. ";
-  if (view.barrier) text += fmt::format("You are facing a {} {} steps away. ", view.barrier->first, view.barrier->second);
+  if (view.barrier)
+    text += fmt::format("You are facing a {} {} steps away. ", view.barrier->first,
+                        view.barrier->second);
   text += w.carrying ? fmt::format("You are carrying a {}.", object_name(*w.carrying).c_str())
                      : std::string("You are not carrying anything.");
 
@@ -206,7 +230,9 @@ std::string BabyAIEnvironment::describe() {
   action_space_.clear();
   error_messages_.clear();
   std::set<GridPoint> allowed(view.cells.begin(), view.cells.end());
-  auto add = [&](const std::string& name, std::vector<int> primitives) { action_space_.emplace_back(name, std::move(primitives)); };
+  auto add = [&](const std::string& name, std::vector<int> primitives) {
+    action_space_.emplace_back(name, std::move(primitives));
+  };
   add("turn left", {0});
   add("turn right", {1});
   if (!view.barrier || view.barrier->second > 1) {
@@ -224,8 +250,9 @@ std::string BabyAIEnvironment::describe() {
         path->push_back(3);
         add(label, *path);
       } else {
-        error_messages_[label] = fmt::format("You cannot pickup {} {}, as there is no path leading to it.", object.name,
-                                             count[object.name] + 1);
+        error_messages_[label] =
+            fmt::format("You cannot pickup {} {}, as there is no path leading to it.", object.name,
+                        count[object.name] + 1);
       }
     }
     error_messages_["drop"] = "You cannot drop the object, as you are not carrying anything.";
@@ -234,7 +261,8 @@ std::string BabyAIEnvironment::describe() {
     if (w.inside(ahead) && w.at(ahead).kind == CellKind::Empty) {
       add("drop", {4});
     } else {
-      error_messages_["drop"] = "You cannot drop the object, as there is already an object in front of you.";
+      error_messages_["drop"] =
+          "You cannot drop the object, as there is already an object in front of you.";
     }
   }
   std::map<std::string, int> doors;
@@ -246,18 +274,23 @@ std::string BabyAIEnvironment::describe() {
       if (auto path = find_path(w, object.position, true, allowed, false)) {
         add("go through " + suffix, *path);
       } else {
-        error_messages_["go through " + suffix] = fmt::format("You cannot go through {}, as there is no path leading to it.", suffix);
+        error_messages_["go through " + suffix] =
+            fmt::format("You cannot go through {}, as there is no path leading to it.", suffix);
       }
       continue;
     }
     if (object.cell.door == DoorState::Locked &&
-        (!w.carrying || w.carrying->kind != CellKind::Key || w.carrying->color != object.cell.color)) {
+        (!w.carrying || w.carrying->kind != CellKind::Key ||
+         w.carrying->color != object.cell.color)) {
       error_messages_["toggle and go through " + suffix] =
           !w.carrying || w.carrying->kind != CellKind::Key
-              ? fmt::format("You cannot toggle and go through {}, as you are not carrying a key.", suffix)
-              : fmt::format("You cannot toggle and go through {}, as the color of the key you are carrying does not "
-                            "match the color of door.",
-                            suffix);
+              ? fmt::format("You cannot toggle and go through {}, as you are not carrying a key.",
+                            suffix)
+              : fmt::format(
+                    "You cannot toggle and go through {}, as the color of the key you are carrying "
+                    "does not "
+                    "match the color of door.",
+                    suffix);
       continue;
     }
     if (auto path = find_path(w, object.position, false, allowed, false)) {
@@ -267,12 +300,12 @@ std::string BabyAIEnvironment::describe() {
       add("toggle and go through " + suffix, *path);
       if (facing) add("toggle", {5});
     } else {
-      error_messages_["toggle and go through " + suffix] =
-          fmt::format("You cannot toggle and go through {}, as there is no path leading to it.", suffix);
+      error_messages_["toggle and go through " + suffix] = fmt::format(
+          "You cannot toggle and go through {}, as there is no path leading to it.", suffix);
     }
     if (object.cell.door == DoorState::Closed) {
-      error_messages_["go through " + suffix] =
-          fmt::format("You cannot go through {}, as it is closed. You should toggle it first.", suffix);
+      error_messages_["go through " + suffix] = fmt::format(
+          "You cannot go through {}, as it is closed. You should toggle it first.", suffix);
     }
   }
   std::map<std::string, int> go_to;
@@ -283,7 +316,8 @@ std::string BabyAIEnvironment::describe() {
       ++go_to[object.name];
       add(label, *path);
     } else {
-      error_messages_[label] = fmt::format("You cannot go to {}, as there is no path leading to it.", label.substr(6));
+      error_messages_[label] =
+          fmt::format("You cannot go to {}, as there is no path leading to it.", label.substr(6));
     }
   }
   add("check available actions", {});
@@ -292,7 +326,8 @@ std::string BabyAIEnvironment::describe() {
 
 std::string BabyAIEnvironment::with_actions(const std::string& text) const {
   std::string list;
-  for (const auto& [name, primitives] : action_space_) list += (list.empty() ? "\"" : ", \"") + name + "\"";
+  for (const auto& [name, primitives] : action_space_)
+    list += (list.empty() ? "\"" : ", \"") + name + "\"";
   return text + "\nAvailable actions: [" + list + "]";
 }
 
@@ -325,7 +360,9 @@ StepResult BabyAIEnvironment::step(const std::string& raw_action) {
     state_ = "No change in state.";
   } else if (found == action_space_.end()) {
     auto error = error_messages_.find(action);
-    state_ = error != error_messages_.end() ? error->second : "The action is not recognized. Please check valid actions.";
+    state_ = error != error_messages_.end()
+                 ? error->second
+                 : "The action is not recognized. Please check valid actions.";
   } else {
     std::vector<int> primitives = found->second;
     bool done = false;
@@ -340,7 +377,8 @@ StepResult BabyAIEnvironment::step(const std::string& raw_action) {
     state_ = describe();
     if (done) {
       // MiniGrid's reward, with AgentGym's rule that a reward of 0.5 or less does not end it.
-      double reward = 1.0 - 0.9 * std::min(1.0, static_cast<double>(primitive_steps_) / kMaxPrimitiveSteps);
+      double reward =
+          1.0 - 0.9 * std::min(1.0, static_cast<double>(primitive_steps_) / kMaxPrimitiveSteps);
       if (reward > 0.5) {
         result.reward = reward;
         result.done = true;
@@ -389,7 +427,8 @@ class BabyAIExpert : public Expert {
   }
 
   // Path to face any cell matching `wanted`; doors on the way get a toggle before entering.
-  static std::optional<std::vector<int>> approach(const GridWorld& w, const std::function<bool(GridPoint)>& wanted) {
+  static std::optional<std::vector<int>> approach(const GridWorld& w,
+                                                  const std::function<bool(GridPoint)>& wanted) {
     std::optional<std::vector<int>> best;
     auto all = everywhere(w);
     for (int y = 0; y < w.height; ++y) {
@@ -406,7 +445,8 @@ class BabyAIExpert : public Expert {
     for (int primitive : *best) {
       if (primitive == 2) {
         GridPoint f = sim.front();
-        if (sim.inside(f) && sim.at(f).kind == CellKind::Door && sim.at(f).door != DoorState::Open) {
+        if (sim.inside(f) && sim.at(f).kind == CellKind::Door &&
+            sim.at(f).door != DoorState::Open) {
           with_toggles.push_back(5);
           sim.toggle();
         }
@@ -419,7 +459,9 @@ class BabyAIExpert : public Expert {
 
   static std::pair<std::vector<int>, std::string> plan_for(const GridWorld& w) {
     auto is = [&](const GridCell& wanted) {
-      return [&w, wanted](GridPoint p) { return w.at(p).kind == wanted.kind && w.at(p).color == wanted.color; };
+      return [&w, wanted](GridPoint p) {
+        return w.at(p).kind == wanted.kind && w.at(p).color == wanted.color;
+      };
     };
     const Mission& m = w.mission;
     auto drop_somewhere = [&]() -> std::pair<std::vector<int>, std::string> {
@@ -434,17 +476,20 @@ class BabyAIExpert : public Expert {
       });
       if (!path) return {{}, ""};
       path->push_back(4);
-      return {*path, fmt::format("My hands must be free, so I put the {} down first.", object_name(*w.carrying))};
+      return {*path, fmt::format("My hands must be free, so I put the {} down first.",
+                                 object_name(*w.carrying))};
     };
-    auto fetch = [&](const GridCell& object, const std::string& why) -> std::pair<std::vector<int>, std::string> {
+    auto fetch = [&](const GridCell& object,
+                     const std::string& why) -> std::pair<std::vector<int>, std::string> {
       if (w.carrying) {
         // Hands are full: drop what is held, unless it is the key that opens the way there.
         GridWorld empty_handed = w;
         empty_handed.carrying.reset();
         auto with_key = approach(w, is(object));
         if (!approach(empty_handed, is(object)) && with_key && !with_key->empty()) {
-          return {*with_key, fmt::format("I carry the {} through the door it unlocks, towards the {}.",
-                                         object_name(*w.carrying), object_name(object))};
+          return {*with_key,
+                  fmt::format("I carry the {} through the door it unlocks, towards the {}.",
+                              object_name(*w.carrying), object_name(object))};
         }
         return drop_somewhere();
       }
@@ -456,8 +501,10 @@ class BabyAIExpert : public Expert {
             auto key_path = approach(w, is(GridCell{CellKind::Key, cell.color}));
             if (key_path) {
               key_path->push_back(3);
-              return {*key_path, fmt::format("The way is shut by the locked {} door, so I need the {} key first.",
-                                             cell.color, cell.color)};
+              return {
+                  *key_path,
+                  fmt::format("The way is shut by the locked {} door, so I need the {} key first.",
+                              cell.color, cell.color)};
             }
           }
         }
@@ -474,16 +521,20 @@ class BabyAIExpert : public Expert {
         return {*path, fmt::format("My goal is to go to the {}. I move towards it.", target)};
       }
       case MissionKind::PickUp:
-        return fetch(m.target, fmt::format("My goal is to pick up the {}. I go to it and pick it up.", target));
+        return fetch(
+            m.target,
+            fmt::format("My goal is to pick up the {}. I go to it and pick it up.", target));
       case MissionKind::Open: {
         GridCell door_key{CellKind::Key, m.target.color};
         bool locked = std::any_of(w.cells.begin(), w.cells.end(), [&](const GridCell& c) {
-          return c.kind == CellKind::Door && c.color == m.target.color && c.door == DoorState::Locked;
+          return c.kind == CellKind::Door && c.color == m.target.color &&
+                 c.door == DoorState::Locked;
         });
-        bool have_key = w.carrying && w.carrying->kind == CellKind::Key && w.carrying->color == m.target.color;
+        bool have_key =
+            w.carrying && w.carrying->kind == CellKind::Key && w.carrying->color == m.target.color;
         if (locked && !have_key) {
-          return fetch(door_key, fmt::format("The {} door is locked, so I fetch the {} key first.", m.target.color,
-                                             m.target.color));
+          return fetch(door_key, fmt::format("The {} door is locked, so I fetch the {} key first.",
+                                             m.target.color, m.target.color));
         }
         auto path = approach(w, [&](GridPoint p) {
           return w.at(p).kind == CellKind::Door && w.at(p).color == m.target.color;
@@ -495,23 +546,26 @@ class BabyAIExpert : public Expert {
         return {*path, fmt::format("I go to the {} door and open it.", m.target.color)};
       }
       case MissionKind::PutNext: {
-        bool holding = w.carrying && w.carrying->kind == m.target.kind && w.carrying->color == m.target.color;
+        bool holding =
+            w.carrying && w.carrying->kind == m.target.kind && w.carrying->color == m.target.color;
         if (!holding) {
-          return fetch(m.target, fmt::format("To put the {} next to the {}, I first pick up the {}.", target,
-                                             object_name(m.next_to), target));
+          return fetch(m.target,
+                       fmt::format("To put the {} next to the {}, I first pick up the {}.", target,
+                                   object_name(m.next_to), target));
         }
         auto path = approach(w, [&](GridPoint p) {
           if (w.at(p).kind != CellKind::Empty || p == w.agent) return false;
           for (const auto& d : kDirections) {
             GridPoint n{p.x + d.x, p.y + d.y};
-            if (w.inside(n) && w.at(n).kind == m.next_to.kind && w.at(n).color == m.next_to.color) return true;
+            if (w.inside(n) && w.at(n).kind == m.next_to.kind && w.at(n).color == m.next_to.color)
+              return true;
           }
           return false;
         });
         if (!path) return {{}, ""};
         path->push_back(4);
-        return {*path, fmt::format("I carry the {} to a free spot beside the {} and drop it there.", target,
-                                   object_name(m.next_to))};
+        return {*path, fmt::format("I carry the {} to a free spot beside the {} and drop it there.",
+                                   target, object_name(m.next_to))};
       }
     }
     return {{}, ""};
@@ -520,6 +574,8 @@ class BabyAIExpert : public Expert {
 
 }  // namespace
 
-std::unique_ptr<Expert> make_babyai_expert() { return std::make_unique<BabyAIExpert>(); }
+std::unique_ptr<Expert> make_babyai_expert() {
+  return std::make_unique<BabyAIExpert>();
+}
 
 }  // namespace tessera::agents

@@ -83,7 +83,9 @@ class BabyAIEnvironment : public Environment {
   const GridWorld& world() const { return world_; }
   const std::string& goal() const { return world_.mission.text; }
   // Macro action -> its primitive actions (0 left, 1 right, 2 forward, 3 pickup, 4 drop, 5 toggle).
-  const std::vector<std::pair<std::string, std::vector<int>>>& action_space() const { return action_space_; }
+  const std::vector<std::pair<std::string, std::vector<int>>>& action_space() const {
+    return action_space_;
+  }
   static constexpr int kMaxPrimitiveSteps = 256;
 
  private:

@@ -16,20 +16,29 @@ const std::vector<std::string> kColors = {"red", "green", "blue", "purple", "yel
 
 const char* kind_word(CellKind kind) {
   switch (kind) {
-    case CellKind::Key: return "key";
-    case CellKind::Ball: return "ball";
-    case CellKind::Box: return "box";
-    case CellKind::Door: return "door";
-    case CellKind::Wall: return "wall";
-    default: return "empty";
+    case CellKind::Key:
+      return "key";
+    case CellKind::Ball:
+      return "ball";
+    case CellKind::Box:
+      return "box";
+    case CellKind::Door:
+      return "door";
+    case CellKind::Wall:
+      return "wall";
+    default:
+      return "empty";
   }
 }
 
-bool same_object(const GridCell& a, const GridCell& b) { return a.kind == b.kind && a.color == b.color; }
+bool same_object(const GridCell& a, const GridCell& b) {
+  return a.kind == b.kind && a.color == b.color;
+}
 
 class LevelBuilder {
  public:
-  explicit LevelBuilder(int64_t task) : rng_(0xbab1a1ull ^ (static_cast<uint64_t>(task) * 0x9e3779b97f4a7c15ull)) {}
+  explicit LevelBuilder(int64_t task)
+      : rng_(0xbab1a1ull ^ (static_cast<uint64_t>(task) * 0x9e3779b97f4a7c15ull)) {}
 
   GridWorld build(int64_t task) {
     int family = static_cast<int>(task % 10);
@@ -78,8 +87,10 @@ class LevelBuilder {
                               {7, static_cast<int>(rng_.randint(1, 7))},
                               {static_cast<int>(rng_.randint(1, 7)), 7},
                               {0, static_cast<int>(rng_.randint(1, 7))}};
-        for (int i = 0; i < 4; ++i) w_.at(spots[i]) = {CellKind::Door, colors[static_cast<size_t>(i)], DoorState::Closed};
-        set_mission(MissionKind::GoTo, GridCell{CellKind::Door, colors[static_cast<size_t>(rng_.randint(0, 4))]});
+        for (int i = 0; i < 4; ++i)
+          w_.at(spots[i]) = {CellKind::Door, colors[static_cast<size_t>(i)], DoorState::Closed};
+        set_mission(MissionKind::GoTo,
+                    GridCell{CellKind::Door, colors[static_cast<size_t>(rng_.randint(0, 4))]});
         break;
       }
       case 7: {  // Open: the door between two rooms is closed
@@ -153,7 +164,8 @@ class LevelBuilder {
     static const CellKind kinds[3] = {CellKind::Key, CellKind::Ball, CellKind::Box};
     for (;;) {
       GridCell object{kinds[rng_.randint(0, 3)], rng_.pick(kColors)};
-      bool clash = std::any_of(avoid.begin(), avoid.end(), [&](const GridCell& a) { return same_object(a, object); });
+      bool clash = std::any_of(avoid.begin(), avoid.end(),
+                               [&](const GridCell& a) { return same_object(a, object); });
       if (!clash) return object;
     }
   }
@@ -170,11 +182,18 @@ class LevelBuilder {
     w_.mission.next_to = next_to;
     std::string name = fmt::format("{} {}", target.color, kind_word(target.kind));
     switch (kind) {
-      case MissionKind::GoTo: w_.mission.text = "go to the " + name; break;
-      case MissionKind::PickUp: w_.mission.text = "pick up the " + name; break;
-      case MissionKind::Open: w_.mission.text = "open the " + name; break;
+      case MissionKind::GoTo:
+        w_.mission.text = "go to the " + name;
+        break;
+      case MissionKind::PickUp:
+        w_.mission.text = "pick up the " + name;
+        break;
+      case MissionKind::Open:
+        w_.mission.text = "open the " + name;
+        break;
       case MissionKind::PutNext:
-        w_.mission.text = fmt::format("put the {} next to the {} {}", name, next_to.color, kind_word(next_to.kind));
+        w_.mission.text = fmt::format("put the {} next to the {} {}", name, next_to.color,
+                                      kind_word(next_to.kind));
         break;
     }
   }
@@ -188,9 +207,9 @@ class LevelBuilder {
 }  // namespace
 
 const std::vector<std::string>& babyai_level_names() {
-  static const std::vector<std::string> names = {"GoToRedBall", "GoToRedBallNoDists", "GoToObj", "GoToLocal",
-                                                 "PickupLoc",   "PutNextLocal",       "GoToDoor", "Open",
-                                                 "Unlock",      "UnlockPickup"};
+  static const std::vector<std::string> names = {
+      "GoToRedBall",  "GoToRedBallNoDists", "GoToObj", "GoToLocal", "PickupLoc",
+      "PutNextLocal", "GoToDoor",           "Open",    "Unlock",    "UnlockPickup"};
   return names;
 }
 
@@ -217,7 +236,8 @@ bool GridWorld::forward() {
   GridPoint f = front();
   if (!inside(f)) return false;
   const GridCell& cell = at(f);
-  if (cell.kind == CellKind::Empty || (cell.kind == CellKind::Door && cell.door == DoorState::Open)) {
+  if (cell.kind == CellKind::Empty ||
+      (cell.kind == CellKind::Door && cell.door == DoorState::Open)) {
     agent = f;
     return true;
   }
@@ -228,7 +248,8 @@ bool GridWorld::pickup() {
   GridPoint f = front();
   if (carrying || !inside(f)) return false;
   GridCell& cell = at(f);
-  if (cell.kind != CellKind::Key && cell.kind != CellKind::Ball && cell.kind != CellKind::Box) return false;
+  if (cell.kind != CellKind::Key && cell.kind != CellKind::Ball && cell.kind != CellKind::Box)
+    return false;
   carrying = cell;
   cell = GridCell{};
   return true;

@@ -4,8 +4,10 @@
 
 namespace tessera::agents {
 
-Episode run_episode(Environment& env, int64_t task, const Policy& policy, const EpisodeOptions& options) {
-  TESSERA_CHECK_INPUT(options.max_rounds > 0, "max rounds must be positive, got {}", options.max_rounds);
+Episode run_episode(Environment& env, int64_t task, const Policy& policy,
+                    const EpisodeOptions& options) {
+  TESSERA_CHECK_INPUT(options.max_rounds > 0, "max rounds must be positive, got {}",
+                      options.max_rounds);
   Episode episode;
   episode.env_name = env.name();
   episode.task = task;
@@ -45,9 +47,10 @@ Episode run_expert_episode(Environment& env, int64_t task, Expert& expert, int m
 nlohmann::json to_agent_traj(const Episode& episode) {
   nlohmann::json conversations = nlohmann::json::array();
   for (const auto& turn : episode.conversation) {
-    conversations.push_back({{"from", turn.from},
-                             {"loss", turn.loss ? nlohmann::json(*turn.loss) : nlohmann::json(nullptr)},
-                             {"value", turn.value}});
+    conversations.push_back(
+        {{"from", turn.from},
+         {"loss", turn.loss ? nlohmann::json(*turn.loss) : nlohmann::json(nullptr)},
+         {"value", turn.value}});
   }
   return {{"conversations", conversations}, {"item_id", episode.item_id()}};
 }
@@ -67,11 +70,13 @@ void validate_agent_traj(const nlohmann::json& item) {
                         "trajectory: turn {} lacks from/value/loss", i);
     const std::string from = turn["from"].get<std::string>();
     const std::string expected = i % 2 == 0 ? "human" : "gpt";
-    TESSERA_CHECK_INPUT(from == expected, "trajectory: turn {} is from '{}', expected '{}'", i, from, expected);
+    TESSERA_CHECK_INPUT(from == expected, "trajectory: turn {} is from '{}', expected '{}'", i,
+                        from, expected);
     if (from == "human") {
       TESSERA_CHECK_INPUT(turn["loss"].is_null(), "trajectory: human turn {} has a loss flag", i);
     } else {
-      TESSERA_CHECK_INPUT(turn["loss"].is_boolean(), "trajectory: gpt turn {} has no boolean loss", i);
+      TESSERA_CHECK_INPUT(turn["loss"].is_boolean(), "trajectory: gpt turn {} has no boolean loss",
+                          i);
     }
   }
 }

@@ -36,7 +36,8 @@ struct EpisodeOptions {
   bool record_final_observation = true;
 };
 
-Episode run_episode(Environment& env, int64_t task, const Policy& policy, const EpisodeOptions& options);
+Episode run_episode(Environment& env, int64_t task, const Policy& policy,
+                    const EpisodeOptions& options);
 // The expert's episode, ending with its last answer (AgentTraj style).
 Episode run_expert_episode(Environment& env, int64_t task, Expert& expert, int max_rounds = 100);
 

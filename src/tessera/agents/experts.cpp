@@ -11,8 +11,8 @@
 #include "tessera/agents/babyai.h"
 #include "tessera/agents/maze.h"
 #include "tessera/agents/sqlgym.h"
-#include "tessera/agents/todo.h"
 #include "tessera/agents/textcraft.h"
+#include "tessera/agents/todo.h"
 #include "tessera/agents/wordle.h"
 #include "tessera/core/error.h"
 
@@ -51,17 +51,20 @@ class MazeExpert : public Expert {
       GridPosition next = MazeEnvironment::move(from, action);
       if (distance[next.row][next.col] == here - 1) {
         std::string thought =
-            here == 1 ? fmt::format("I am at position {}, {}, right next to the goal at {}, {}. "
-                                    "One {} reaches it.",
-                                    from.row, from.col, goal.row, goal.col, action.substr(5))
-                      : fmt::format("I am at position {}, {} and the goal is at {}, {}. The shortest "
-                                    "path around the walls takes {} moves from here, and it starts "
-                                    "by going {}.",
-                                    from.row, from.col, goal.row, goal.col, here, action.substr(5));
+            here == 1 ? fmt::format(
+                            "I am at position {}, {}, right next to the goal at {}, {}. "
+                            "One {} reaches it.",
+                            from.row, from.col, goal.row, goal.col, action.substr(5))
+                      : fmt::format(
+                            "I am at position {}, {} and the goal is at {}, {}. The shortest "
+                            "path around the walls takes {} moves from here, and it starts "
+                            "by going {}.",
+                            from.row, from.col, goal.row, goal.col, here, action.substr(5));
         return {thought, action};
       }
     }
-    throw runtime_error("maze expert: no move decreases the distance at {}, {}", from.row, from.col);
+    throw runtime_error("maze expert: no move decreases the distance at {}, {}", from.row,
+                        from.col);
   }
 };
 
@@ -92,7 +95,8 @@ PackedWord pack(const std::string& word) {
 int feedback_code(const PackedWord& guess, const PackedWord& hidden) {
   int code = 0;
   for (int i = 0; i < kWordLength; ++i) {
-    int digit = guess.letters[i] == hidden.letters[i] ? 2 : ((hidden.mask >> guess.letters[i]) & 1u);
+    int digit =
+        guess.letters[i] == hidden.letters[i] ? 2 : ((hidden.mask >> guess.letters[i]) & 1u);
     code = code * 3 + digit;
   }
   return code;
@@ -130,15 +134,17 @@ class WordleExpert : public Expert {
     }
     std::string thought;
     if (wordle->guesses().empty()) {
-      thought = fmt::format("No feedback yet, so any of the {} words could be the answer. \"{}\" "
-                            "splits them into {} different feedback patterns, more than any other "
-                            "word, so it tells me the most.",
-                            candidates.size(), spaced_word(guess), score.groups);
+      thought = fmt::format(
+          "No feedback yet, so any of the {} words could be the answer. \"{}\" "
+          "splits them into {} different feedback patterns, more than any other "
+          "word, so it tells me the most.",
+          candidates.size(), spaced_word(guess), score.groups);
     } else {
-      thought = fmt::format("{} words still fit every feedback so far. Guessing \"{}\" separates "
-                            "them into {} groups{}, which narrows the answer down the most.",
-                            candidates.size(), spaced_word(guess), score.groups,
-                            score.is_candidate ? " and it could itself be the answer" : "");
+      thought = fmt::format(
+          "{} words still fit every feedback so far. Guessing \"{}\" separates "
+          "them into {} groups{}, which narrows the answer down the most.",
+          candidates.size(), spaced_word(guess), score.groups,
+          score.is_candidate ? " and it could itself be the answer" : "");
     }
     return {thought, spaced_word(guess)};
   }

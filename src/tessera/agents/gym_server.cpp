@@ -39,12 +39,15 @@ void add_routes(routes::Router& router, const std::string& env_name) {
 }  // namespace
 
 GymServer::GymServer(GymServerOptions options)
-    : options_(std::move(options)), sessions_(options_.max_sessions), http_(std::make_unique<httplib::Server>()) {
+    : options_(std::move(options)),
+      sessions_(options_.max_sessions),
+      http_(std::make_unique<httplib::Server>()) {
   TESSERA_CHECK_INPUT(options_.max_sessions > 0, "--max-sessions must be positive, got {}",
                       options_.max_sessions);
   TESSERA_CHECK_INPUT(options_.idle_ttl_seconds > 0, "--idle-ttl must be positive, got {}",
                       options_.idle_ttl_seconds);
-  TESSERA_CHECK_INPUT(options_.port >= 0 && options_.port < 65536, "--port {} is out of range", options_.port);
+  TESSERA_CHECK_INPUT(options_.port >= 0 && options_.port < 65536, "--port {} is out of range",
+                      options_.port);
   TESSERA_CHECK_INPUT(options_.http_threads > 0, "http threads must be positive");
   if (options_.envs.empty()) {
     for (const auto& spec : environment_specs()) env_names_.push_back(spec.name);
@@ -62,12 +65,16 @@ GymServer::GymServer(GymServerOptions options)
   register_routes();
 }
 
-GymServer::~GymServer() { stop(); }
+GymServer::~GymServer() {
+  stop();
+}
 
 void GymServer::register_routes() {
   auto& server = *http_;
   const int threads = options_.http_threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   // Small request/answer pairs on keep-alive connections: without TCP_NODELAY, Nagle's
   // algorithm and delayed ACKs add tens of milliseconds to every step.
   server.set_tcp_nodelay(true);
@@ -83,7 +90,8 @@ void GymServer::register_routes() {
     listen_socket_ = sock;
   });
   // FastAPI's answers for unknown paths; handlers' own error bodies are left alone.
-  httplib::Server::HandlerWithResponse on_error = [](const httplib::Request&, httplib::Response& response) {
+  httplib::Server::HandlerWithResponse on_error = [](const httplib::Request&,
+                                                     httplib::Response& response) {
     if (!response.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     const char* detail = response.status == 404 ? "Not Found" : "Error";
     response.set_content(nlohmann::json{{"detail", detail}}.dump(), "application/json");
@@ -94,7 +102,8 @@ void GymServer::register_routes() {
   router_ = std::make_unique<routes::Router>(server, sessions_, options_.config);
   auto names = env_names_;
   server.Get("/", [names](const httplib::Request&, httplib::Response& response) {
-    response.set_content(nlohmann::json("This is Tessera's AgentGym server.").dump(), "application/json");
+    response.set_content(nlohmann::json("This is Tessera's AgentGym server.").dump(),
+                         "application/json");
   });
   server.Get("/envs", [names](const httplib::Request&, httplib::Response& response) {
     response.set_content(nlohmann::json(names).dump(), "application/json");
@@ -108,7 +117,8 @@ int GymServer::bind() {
     TESSERA_CHECK_INPUT(port_ > 0, "gym serve: cannot bind {}", options_.host);
   } else {
     TESSERA_CHECK_INPUT(http_->bind_to_port(options_.host.c_str(), options_.port),
-                        "gym serve: cannot bind {}:{} (in use or not allowed)", options_.host, options_.port);
+                        "gym serve: cannot bind {}:{} (in use or not allowed)", options_.host,
+                        options_.port);
     port_ = options_.port;
   }
   if (listen_socket_ >= 0) ::listen(listen_socket_, 4096);
@@ -141,8 +151,9 @@ void GymServer::sweep_idle_sessions() {
   auto ttl = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(options_.idle_ttl_seconds));
   // Check a few times per TTL so a session outlives it by at most about a quarter of it.
-  auto period = std::clamp(ttl / 4, std::chrono::steady_clock::duration(std::chrono::milliseconds(20)),
-                           std::chrono::steady_clock::duration(std::chrono::seconds(5)));
+  auto period =
+      std::clamp(ttl / 4, std::chrono::steady_clock::duration(std::chrono::milliseconds(20)),
+                 std::chrono::steady_clock::duration(std::chrono::seconds(5)));
   std::unique_lock lock(sweeper_mutex_);
   while (!stopping_) {
     sweeper_wake_.wait_for(lock, period, [this] { return stopping_; });

@@ -45,9 +45,9 @@ constexpr Neighbour kNeighbours[4] = {
 
 const std::vector<GridPosition>& MazeEnvironment::start_positions() {
   static const std::vector<GridPosition> positions = {
-      {1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {1, 10},
+      {1, 1},  {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {1, 10},
       {1, 11}, {2, 3}, {3, 3}, {4, 3}, {5, 3}, {5, 4}, {5, 5}, {5, 6}, {6, 6},
-      {7, 6}, {5, 7}, {5, 8}, {5, 9}, {4, 9}, {3, 9}, {2, 9}};
+      {7, 6},  {5, 7}, {5, 8}, {5, 9}, {4, 9}, {3, 9}, {2, 9}};
   return positions;
 }
 
@@ -75,7 +75,8 @@ GridPosition MazeEnvironment::move(GridPosition from, const std::string& action)
 std::string MazeEnvironment::describe_walls(GridPosition p) {
   std::vector<std::string> walls;
   for (const auto& neighbour : kNeighbours) {
-    if (is_wall({p.row + neighbour.d_row, p.col + neighbour.d_col})) walls.push_back(neighbour.words);
+    if (is_wall({p.row + neighbour.d_row, p.col + neighbour.d_col}))
+      walls.push_back(neighbour.words);
   }
   if (walls.empty()) return "There are no walls near you.";
   if (walls.size() == 1) return fmt::format("There is a wall {}.", walls[0]);
@@ -83,8 +84,9 @@ std::string MazeEnvironment::describe_walls(GridPosition p) {
 }
 
 std::string MazeEnvironment::describe(GridPosition p) {
-  return fmt::format("The goal is at position {}, {}. Your current position is at position {}, {}. {}",
-                     goal().row, goal().col, p.row, p.col, describe_walls(p));
+  return fmt::format(
+      "The goal is at position {}, {}. Your current position is at position {}, {}. {}", goal().row,
+      goal().col, p.row, p.col, describe_walls(p));
 }
 
 std::string MazeEnvironment::reset(int64_t game) {

@@ -10,7 +10,8 @@ namespace tessera::agents {
 
 namespace {
 
-constexpr const char* kAcknowledgement = "OK. I'll follow your instructions and try my best to solve the task.";
+constexpr const char* kAcknowledgement =
+    "OK. I'll follow your instructions and try my best to solve the task.";
 
 std::string trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\n\r\f\v");
@@ -32,7 +33,8 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 // action's last letter for a model that writes "move down</s>", so only "</s>" is cut here.)
 std::string extract_lmrlgym_action(std::string output) {
   const std::string eos = "</s>";
-  if (output.size() >= eos.size() && output.compare(output.size() - eos.size(), eos.size(), eos) == 0) {
+  if (output.size() >= eos.size() &&
+      output.compare(output.size() - eos.size(), eos.size(), eos) == 0) {
     output.resize(output.size() - eos.size());
   }
   const std::string marker = "Action:";
@@ -40,7 +42,8 @@ std::string extract_lmrlgym_action(std::string output) {
   if (first == std::string::npos) return trim(output);
   size_t start = first + marker.size();
   size_t second = output.find(marker, start);
-  return trim(output.substr(start, second == std::string::npos ? std::string::npos : second - start));
+  return trim(
+      output.substr(start, second == std::string::npos ? std::string::npos : second - start));
 }
 
 // TextCraft's client: the text after each "Action:" up to the line end; more than one is
@@ -49,11 +52,14 @@ std::string extract_lmrlgym_action(std::string output) {
 ParsedAnswer parse_textcraft_answer(const std::string& output) {
   std::vector<std::string> matches;
   const std::string marker = "Action:";
-  for (size_t at = output.find(marker); at != std::string::npos; at = output.find(marker, at + marker.size())) {
+  for (size_t at = output.find(marker); at != std::string::npos;
+       at = output.find(marker, at + marker.size())) {
     size_t start = at + marker.size();
-    while (start < output.size() && std::isspace(static_cast<unsigned char>(output[start]))) ++start;
+    while (start < output.size() && std::isspace(static_cast<unsigned char>(output[start])))
+      ++start;
     size_t end = output.find('\n', start);
-    matches.push_back(output.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    matches.push_back(
+        output.substr(start, end == std::string::npos ? std::string::npos : end - start));
   }
   if (matches.size() > 1) {
     return {"", "Error: Only one 'Action' is allowed per response. Please adjust your response."};
@@ -107,12 +113,15 @@ std::string first_prompt(const Environment& env, const std::string& reset_observ
     }
     return replace_all(prompts::kWordleInstructions, "{{vocab}}", vocabulary);
   }
-  if (name == "textcraft" || name == "babyai" || name == "sqlgym" || name == "todo" || name == "weather") return reset_observation;
+  if (name == "textcraft" || name == "babyai" || name == "sqlgym" || name == "todo" ||
+      name == "weather")
+    return reset_observation;
   throw bad_input("no prompts for environment '{}'", name);
 }
 
 ParsedAnswer parse_answer(const std::string& env_name, const std::string& model_output) {
-  if (env_name == "maze" || env_name == "wordle") return {extract_lmrlgym_action(model_output), std::nullopt};
+  if (env_name == "maze" || env_name == "wordle")
+    return {extract_lmrlgym_action(model_output), std::nullopt};
   // BabyAI's client parses answers exactly as TextCraft's does.
   if (env_name == "textcraft" || env_name == "babyai") return parse_textcraft_answer(model_output);
   // The tool clients send the model's whole answer; the server finds the action in it.
@@ -133,7 +142,8 @@ std::string extract_action(const std::string& env_name, const std::string& model
   return parse_answer(env_name, model_output).action;
 }
 
-std::string format_react(const std::string& env_name, const std::string& thought, const std::string& action) {
+std::string format_react(const std::string& env_name, const std::string& thought,
+                         const std::string& action) {
   if (env_name == "sqlgym" || env_name == "todo" || env_name == "weather") {
     return "Thought: " + thought + "\n\nAction: " + action;
   }

@@ -35,6 +35,7 @@ std::string extract_action(const std::string& env_name, const std::string& model
 // The ReAct answer in the layout the environment's prompt asks for: "Thought:\n<thought>\n\n
 // Action:\n<action>" (LMRL-Gym, TextCraft, BabyAI) or "Thought: <thought>\n\nAction: <action>"
 // (SQLGym and the tool environments).
-std::string format_react(const std::string& env_name, const std::string& thought, const std::string& action);
+std::string format_react(const std::string& env_name, const std::string& thought,
+                         const std::string& action);
 
 }  // namespace tessera::agents

@@ -36,7 +36,8 @@ void add_lmrlgym_routes(Router& router, const std::string& env_name) {
   router.post(
       base + "/create",
       [&router, env_name](const Request&) -> nlohmann::json {
-        int64_t id = router.sessions().create(env_name, make_environment(env_name, router.config()));
+        int64_t id =
+            router.sessions().create(env_name, make_environment(env_name, router.config()));
         return {{"id", id}};
       },
       false);
@@ -49,16 +50,17 @@ void add_lmrlgym_routes(Router& router, const std::string& env_name) {
     });
   });
 
-  router.post(base + "/reset", [&router, env_name, is_maze](const Request& request) -> nlohmann::json {
-    int64_t id = request.body_int("id");
-    int64_t task = request.body_int(is_maze ? "game" : "seed");
-    return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
-      Environment& env = checked(session, id, true);
-      std::string observation = env.reset(task);
-      if (is_maze) return {{"observation", observation}};
-      return {{"id", id}, {"observation", observation}};
-    });
-  });
+  router.post(base + "/reset",
+              [&router, env_name, is_maze](const Request& request) -> nlohmann::json {
+                int64_t id = request.body_int("id");
+                int64_t task = request.body_int(is_maze ? "game" : "seed");
+                return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
+                  Environment& env = checked(session, id, true);
+                  std::string observation = env.reset(task);
+                  if (is_maze) return {{"observation", observation}};
+                  return {{"id", id}, {"observation", observation}};
+                });
+              });
 
   router.get(base + "/observation", [&router, env_name](const Request& request) -> nlohmann::json {
     int64_t id = request.query_int("id");
@@ -67,23 +69,26 @@ void add_lmrlgym_routes(Router& router, const std::string& env_name) {
     });
   });
 
-  router.get(base + "/detail", [&router, env_name, is_maze](const Request& request) -> nlohmann::json {
-    int64_t id = request.query_int("id");
-    return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
-      Environment& env = *session.env;
-      if (env.done()) throw EnvError(fmt::format("The task with environment {} has finished.", id));
-      nlohmann::json info = {{"done", env.done()}, {"reward", env.total_reward()}, {"deleted", false}};
-      if (env.has_started()) {
-        info["observation"] = env.observation();
-        if (is_maze) {
-          info["maze_name"] = "double_t_maze";
-        } else {
-          info["seed"] = env.task();
-        }
-      }
-      return info;
-    });
-  });
+  router.get(base + "/detail",
+             [&router, env_name, is_maze](const Request& request) -> nlohmann::json {
+               int64_t id = request.query_int("id");
+               return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
+                 Environment& env = *session.env;
+                 if (env.done())
+                   throw EnvError(fmt::format("The task with environment {} has finished.", id));
+                 nlohmann::json info = {
+                     {"done", env.done()}, {"reward", env.total_reward()}, {"deleted", false}};
+                 if (env.has_started()) {
+                   info["observation"] = env.observation();
+                   if (is_maze) {
+                     info["maze_name"] = "double_t_maze";
+                   } else {
+                     info["seed"] = env.task();
+                   }
+                 }
+                 return info;
+               });
+             });
 
   if (is_maze) {
     router.get(base + "/available_actions", [](const Request&) -> nlohmann::json {
@@ -91,21 +96,24 @@ void add_lmrlgym_routes(Router& router, const std::string& env_name) {
       return nlohmann::json(std::vector<std::string>(actions.begin(), actions.end()));
     });
   } else {
-    router.get(base + "/filtered_vocab", [&router, env_name](const Request& request) -> nlohmann::json {
-      int64_t id = request.query_int("id");
-      return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
-        Environment& env = *session.env;
-        if (env.done()) throw EnvError(fmt::format("The task with environment {} has finished.", id));
-        return dynamic_cast<WordleEnvironment&>(env).filtered_vocabulary();
-      });
-    });
+    router.get(base + "/filtered_vocab",
+               [&router, env_name](const Request& request) -> nlohmann::json {
+                 int64_t id = request.query_int("id");
+                 return router.with_session(env_name, id, [&](Session& session) -> nlohmann::json {
+                   Environment& env = *session.env;
+                   if (env.done())
+                     throw EnvError(fmt::format("The task with environment {} has finished.", id));
+                   return dynamic_cast<WordleEnvironment&>(env).filtered_vocabulary();
+                 });
+               });
   }
 
   // Not in upstream's LMRL-Gym server (its sessions live until the process ends); Tessera adds
   // close so clients can free a session before the idle timeout does.
   router.post(base + "/close", [&router, env_name](const Request& request) -> nlohmann::json {
     int64_t id = request.body_int("id");
-    if (!router.sessions().close(env_name, id)) throw EnvError(fmt::format("The id {} is not valid.", id));
+    if (!router.sessions().close(env_name, id))
+      throw EnvError(fmt::format("The id {} is not valid.", id));
     return {{"closed", true}};
   });
 }

@@ -30,12 +30,16 @@ void add_sqlgym_routes(Router& router) {
     std::string action = request.body_string("action");
     return router.with_session(name, id, [&](Session& session) -> nlohmann::json {
       StepResult result = session.env->step(action);
-      return {{"state", result.observation}, {"reward", result.reward}, {"done", result.done}, {"info", nullptr}};
+      return {{"state", result.observation},
+              {"reward", result.reward},
+              {"done", result.done},
+              {"info", nullptr}};
     });
   });
   router.get("/sqlgym/observation", [&router, name](const Request& request) -> nlohmann::json {
     int64_t id = request.query_int("env_idx");
-    return router.with_session(name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
+    return router.with_session(
+        name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
   });
   router.post("/sqlgym/close", [&router, name](const Request& request) -> nlohmann::json {
     return router.sessions().close(name, request.body_int("env_idx"));

@@ -18,7 +18,8 @@ nlohmann::json state_answer(int64_t id, const Environment& env) {
 
 void add_textcraft_routes(Router& router) {
   const std::string name = "textcraft";
-  router.get("/textcraft/", [](const Request&) -> nlohmann::json { return "This is environment TextCraft."; });
+  router.get("/textcraft/",
+             [](const Request&) -> nlohmann::json { return "This is environment TextCraft."; });
 
   router.post(
       "/textcraft/create",
@@ -42,7 +43,8 @@ void add_textcraft_routes(Router& router) {
     std::string action = request.body_string("action");
     return router.with_session(name, id, [&](Session& session) -> nlohmann::json {
       StepResult result = session.env->step(action);
-      return {{"observation", result.observation}, {"reward", result.reward}, {"done", result.done}};
+      return {
+          {"observation", result.observation}, {"reward", result.reward}, {"done", result.done}};
     });
   });
 
@@ -57,7 +59,8 @@ void add_textcraft_routes(Router& router) {
 
   router.get("/textcraft/observation", [&router, name](const Request& request) -> nlohmann::json {
     int64_t id = request.query_int("id");
-    return router.with_session(name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
+    return router.with_session(
+        name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
   });
 
   router.get("/textcraft/commands", [&router, name](const Request& request) -> nlohmann::json {
@@ -80,7 +83,9 @@ void add_textcraft_routes(Router& router) {
     int64_t id = request.query_int("id");
     return router.with_session(name, id, [](Session& session) -> nlohmann::json {
       const Environment& env = *session.env;
-      return {{"observation", env.observation()}, {"done", env.done()}, {"reward", env.total_reward()},
+      return {{"observation", env.observation()},
+              {"done", env.done()},
+              {"reward", env.total_reward()},
               {"deleted", false}};
     });
   });

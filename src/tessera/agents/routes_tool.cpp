@@ -34,12 +34,14 @@ void add_tool_routes(Router& router, const std::string& name) {
     std::string action = request.body_string("action");
     return router.with_session(name, id, [&](Session& session) -> nlohmann::json {
       StepResult result = session.env->step(action);
-      return {{"observation", result.observation}, {"reward", result.reward}, {"done", result.done}};
+      return {
+          {"observation", result.observation}, {"reward", result.reward}, {"done", result.done}};
     });
   });
   router.get(base + "/observation", [&router, name](const Request& request) -> nlohmann::json {
     int64_t id = request.query_int("env_idx");
-    return router.with_session(name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
+    return router.with_session(
+        name, id, [](Session& session) -> nlohmann::json { return session.env->observation(); });
   });
   router.post(base + "/close", [&router, name](const Request& request) -> nlohmann::json {
     return router.sessions().close(name, request.body_int("env_idx"));

@@ -12,14 +12,17 @@ struct EndpointFailure {
 };
 }  // namespace
 
-RunnerSummary run_model(const RunnerOptions& options, const std::function<void(const Episode&)>& on_episode) {
+RunnerSummary run_model(const RunnerOptions& options,
+                        const std::function<void(const Episode&)>& on_episode) {
   const EnvironmentSpec& spec = find_environment(options.env);
-  TESSERA_CHECK_INPUT(options.episodes > 0, "--episodes must be positive, got {}", options.episodes);
-  TESSERA_CHECK_INPUT(options.max_rounds > 0, "--max-rounds must be positive, got {}", options.max_rounds);
+  TESSERA_CHECK_INPUT(options.episodes > 0, "--episodes must be positive, got {}",
+                      options.episodes);
+  TESSERA_CHECK_INPUT(options.max_rounds > 0, "--max-rounds must be positive, got {}",
+                      options.max_rounds);
   int64_t first = options.first_task < 0 ? spec.test_begin : options.first_task;
   TESSERA_CHECK_INPUT(first + options.episodes <= spec.task_count,
-                      "{} has tasks 0..{}; tasks {}..{} requested", spec.name, spec.task_count - 1, first,
-                      first + options.episodes - 1);
+                      "{} has tasks 0..{}; tasks {}..{} requested", spec.name, spec.task_count - 1,
+                      first, first + options.episodes - 1);
 
   serve::OpenAIClient client({options.endpoint, options.api_key, 10.0, options.timeout_seconds});
   auto env = spec.make(options.config);
@@ -62,7 +65,8 @@ RunnerSummary run_model(const RunnerOptions& options, const std::function<void(c
     if (!episode.conversation.empty() && on_episode) on_episode(episode);
   }
   if (summary.failed_episodes == summary.episodes) {
-    throw runtime_error("gym run: every episode failed at the endpoint; first error: {}", summary.first_error);
+    throw runtime_error("gym run: every episode failed at the endpoint; first error: {}",
+                        summary.first_error);
   }
   summary.mean_reward = reward_sum / summary.episodes;
   summary.mean_rounds = rounds_sum / summary.episodes;

@@ -38,6 +38,7 @@ struct RunnerSummary {
 };
 
 // Runs the episodes in order; `on_episode` sees each finished one (to write it out).
-RunnerSummary run_model(const RunnerOptions& options, const std::function<void(const Episode&)>& on_episode);
+RunnerSummary run_model(const RunnerOptions& options,
+                        const std::function<void(const Episode&)>& on_episode);
 
 }  // namespace tessera::agents

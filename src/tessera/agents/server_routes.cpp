@@ -8,8 +8,10 @@ namespace tessera::agents::routes {
 
 namespace {
 
-nlohmann::json missing(const std::string& where, const std::string& field, const nlohmann::json& input) {
-  return {{"type", "missing"}, {"loc", {where, field}}, {"msg", "Field required"}, {"input", input}};
+nlohmann::json missing(const std::string& where, const std::string& field,
+                       const nlohmann::json& input) {
+  return {
+      {"type", "missing"}, {"loc", {where, field}}, {"msg", "Field required"}, {"input", input}};
 }
 
 // pydantic's lax integers: JSON integers, integral floats, and strings of digits.
@@ -29,7 +31,8 @@ std::optional<int64_t> as_integer(const nlohmann::json& value) {
   return std::nullopt;
 }
 
-nlohmann::json int_error(const std::string& where, const std::string& field, const nlohmann::json& input) {
+nlohmann::json int_error(const std::string& where, const std::string& field,
+                         const nlohmann::json& input) {
   return {{"type", "int_parsing"},
           {"loc", {where, field}},
           {"msg", "Input should be a valid integer, unable to parse string as an integer"},
@@ -52,7 +55,8 @@ std::optional<int64_t> Request::optional_body_int(const std::string& field) cons
 }
 
 int64_t Request::body_int(const std::string& field) const {
-  if (!body.is_object() || !body.contains(field)) throw ValidationError{{missing("body", field, body)}};
+  if (!body.is_object() || !body.contains(field))
+    throw ValidationError{{missing("body", field, body)}};
   auto value = optional_body_int(field);
   if (!value) throw ValidationError{{int_error("body", field, body[field])}};
   return *value;
@@ -70,7 +74,8 @@ std::optional<std::string> Request::optional_body_string(const std::string& fiel
 }
 
 std::string Request::body_string(const std::string& field) const {
-  if (!body.is_object() || !body.contains(field)) throw ValidationError{{missing("body", field, body)}};
+  if (!body.is_object() || !body.contains(field))
+    throw ValidationError{{missing("body", field, body)}};
   auto value = optional_body_string(field);
   if (!value) throw ValidationError{{missing("body", field, body)}};
   return *value;
@@ -85,21 +90,21 @@ int64_t Request::query_int(const std::string& name) const {
 }
 
 void Router::post(const std::string& path, Handler handler, bool body_required) {
-  server_.Post(path, [this, handler = std::move(handler), body_required](const httplib::Request& http,
-                                                                          httplib::Response& response) {
+  server_.Post(path, [this, handler = std::move(handler), body_required](
+                         const httplib::Request& http, httplib::Response& response) {
     handle(http, response, handler, true, body_required);
   });
 }
 
 void Router::get(const std::string& path, Handler handler) {
   server_.Get(path, [this, handler = std::move(handler)](const httplib::Request& http,
-                                                          httplib::Response& response) {
+                                                         httplib::Response& response) {
     handle(http, response, handler, false, false);
   });
 }
 
-void Router::handle(const httplib::Request& http, httplib::Response& response, const Handler& handler,
-                    bool is_post, bool body_required) {
+void Router::handle(const httplib::Request& http, httplib::Response& response,
+                    const Handler& handler, bool is_post, bool body_required) {
   try {
     Request request{http, nullptr};
     if (is_post && !(http.body.empty() && !body_required)) {
@@ -115,12 +120,13 @@ void Router::handle(const httplib::Request& http, httplib::Response& response, c
         return;
       }
       if (body_required && !request.body.is_object()) {
-        send_json(response, 422,
-                  {{"detail",
-                    {{{"type", "model_attributes_type"},
-                      {"loc", {"body"}},
-                      {"msg", "Input should be a valid dictionary or object to extract fields from"},
-                      {"input", request.body}}}}});
+        send_json(
+            response, 422,
+            {{"detail",
+              {{{"type", "model_attributes_type"},
+                {"loc", {"body"}},
+                {"msg", "Input should be a valid dictionary or object to extract fields from"},
+                {"input", request.body}}}}});
         return;
       }
     }

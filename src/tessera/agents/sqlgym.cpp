@@ -34,25 +34,57 @@ struct SchemaFamily {
 
 const std::vector<SchemaFamily>& families() {
   static const std::vector<SchemaFamily> list = {
-      {"customers", "customer", "products", "product", "name", "category", "price", "orders", "order", "quantity",
-       "order_date", {"garden", "kitchen", "toys", "books", "sports"},
-       {"lamp", "kettle", "rake", "kite", "puzzle", "racket", "novel", "blender", "shovel", "ball", "atlas", "mug",
-        "drone", "tent", "skates", "whisk"}},
-      {"students", "student", "courses", "course", "title", "department", "credits", "enrollments", "enrollment",
-       "grade", "term", {"physics", "history", "biology", "music", "economics"},
-       {"optics", "mechanics", "genetics", "harmony", "trade", "ecology", "empires", "acoustics", "markets",
-        "cells", "rhythm", "revolutions", "waves", "evolution", "banking", "composition"}},
-      {"members", "member", "books", "book", "title", "genre", "pages", "loans", "loan", "days", "loan_date",
+      {"customers",
+       "customer",
+       "products",
+       "product",
+       "name",
+       "category",
+       "price",
+       "orders",
+       "order",
+       "quantity",
+       "order_date",
+       {"garden", "kitchen", "toys", "books", "sports"},
+       {"lamp", "kettle", "rake", "kite", "puzzle", "racket", "novel", "blender", "shovel", "ball",
+        "atlas", "mug", "drone", "tent", "skates", "whisk"}},
+      {"students",
+       "student",
+       "courses",
+       "course",
+       "title",
+       "department",
+       "credits",
+       "enrollments",
+       "enrollment",
+       "grade",
+       "term",
+       {"physics", "history", "biology", "music", "economics"},
+       {"optics", "mechanics", "genetics", "harmony", "trade", "ecology", "empires", "acoustics",
+        "markets", "cells", "rhythm", "revolutions", "waves", "evolution", "banking",
+        "composition"}},
+      {"members",
+       "member",
+       "books",
+       "book",
+       "title",
+       "genre",
+       "pages",
+       "loans",
+       "loan",
+       "days",
+       "loan_date",
        {"mystery", "poetry", "travel", "science", "fantasy"},
-       {"river", "lantern", "orchard", "compass", "harbor", "meadow", "ember", "glacier", "canyon", "willow",
-        "falcon", "atlas", "tide", "summit", "thicket", "quarry"}},
+       {"river", "lantern", "orchard", "compass", "harbor", "meadow", "ember", "glacier", "canyon",
+        "willow", "falcon", "atlas", "tide", "summit", "thicket", "quarry"}},
   };
   return list;
 }
 
 const std::vector<std::string> kFirstNames = {
-    "Alice", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kira", "Luis",
-    "Maya", "Nils", "Olga", "Pavel", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xena", "Yusuf", "Zoe"};
+    "Alice", "Bruno", "Chloe", "Dmitri", "Elena", "Farid", "Grace", "Hiro",  "Ines",
+    "Jonas", "Kira",  "Luis",  "Maya",   "Nils",  "Olga",  "Pavel", "Quinn", "Rosa",
+    "Sami",  "Tara",  "Umar",  "Vera",   "Wes",   "Xena",  "Yusuf", "Zoe"};
 const std::vector<std::string> kCities = {"Lisbon", "Osaka", "Quito", "Tallinn", "Accra", "Perth"};
 
 std::string sql_quote(const std::string& text) {
@@ -121,15 +153,18 @@ std::string SqlOutcome::repr() const {
 SqlTask generate_sql_task(int64_t task) {
   TESSERA_CHECK_INPUT(task >= 0, "sqlgym: task must be >= 0, got {}", task);
   SeededRandom rng(0x5a1c0ffeeull ^ (static_cast<uint64_t>(task) * 0x9e3779b97f4a7c15ull));
-  const SchemaFamily& f = families()[static_cast<size_t>(task % static_cast<int64_t>(families().size()))];
+  const SchemaFamily& f =
+      families()[static_cast<size_t>(task % static_cast<int64_t>(families().size()))];
   SqlTask out;
   out.schema = {
-      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, name TEXT, city TEXT, age INTEGER);", f.person_table,
-                  f.person_singular),
-      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, {} TEXT, {} TEXT, {} INTEGER);", f.item_table,
-                  f.item_singular, f.item_label, f.item_group, f.item_value),
-      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, {}_id INTEGER, {}_id INTEGER, {} INTEGER, {} TEXT);",
-                  f.link_table, f.link_singular, f.person_singular, f.item_singular, f.link_amount, f.link_date)};
+      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, name TEXT, city TEXT, age INTEGER);",
+                  f.person_table, f.person_singular),
+      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, {} TEXT, {} TEXT, {} INTEGER);",
+                  f.item_table, f.item_singular, f.item_label, f.item_group, f.item_value),
+      fmt::format("CREATE TABLE {} ({}_id INTEGER PRIMARY KEY, {}_id INTEGER, {}_id INTEGER, {} "
+                  "INTEGER, {} TEXT);",
+                  f.link_table, f.link_singular, f.person_singular, f.item_singular, f.link_amount,
+                  f.link_date)};
 
   std::vector<std::string> names = kFirstNames;
   rng.shuffle(names);
@@ -138,22 +173,25 @@ SqlTask generate_sql_task(int64_t task) {
   for (size_t i = 0; i < names.size(); ++i) {
     std::string city = rng.pick(kCities);
     people_cities.push_back(city);
-    out.inserts.push_back(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {});", f.person_table, i + 1,
-                                      sql_quote(names[i]), sql_quote(city), rng.randint(18, 71)));
+    out.inserts.push_back(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {});", f.person_table,
+                                      i + 1, sql_quote(names[i]), sql_quote(city),
+                                      rng.randint(18, 71)));
   }
   std::vector<std::string> labels = f.label_words;
   rng.shuffle(labels);
   labels.resize(static_cast<size_t>(rng.randint(8, 13)));
   for (size_t i = 0; i < labels.size(); ++i) {
-    out.inserts.push_back(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {});", f.item_table, i + 1,
-                                      sql_quote(labels[i]), sql_quote(rng.pick(f.groups)), rng.randint(1, 60) * 5));
+    out.inserts.push_back(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {});", f.item_table,
+                                      i + 1, sql_quote(labels[i]), sql_quote(rng.pick(f.groups)),
+                                      rng.randint(1, 60) * 5));
   }
   int links = static_cast<int>(rng.randint(20, 41));
   for (int i = 0; i < links; ++i) {
-    out.inserts.push_back(fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {}, '2024-{:02d}-{:02d}');",
-                                      f.link_table, i + 1, rng.randint(1, static_cast<int64_t>(names.size()) + 1),
-                                      rng.randint(1, static_cast<int64_t>(labels.size()) + 1), rng.randint(1, 10),
-                                      rng.randint(1, 13), rng.randint(1, 29)));
+    out.inserts.push_back(
+        fmt::format("INSERT INTO {} VALUES ({}, {}, {}, {}, '2024-{:02d}-{:02d}');", f.link_table,
+                    i + 1, rng.randint(1, static_cast<int64_t>(names.size()) + 1),
+                    rng.randint(1, static_cast<int64_t>(labels.size()) + 1), rng.randint(1, 10),
+                    rng.randint(1, 13), rng.randint(1, 29)));
   }
 
   std::string city = rng.pick(kCities);
@@ -161,52 +199,60 @@ SqlTask generate_sql_task(int64_t task) {
   std::string label = rng.pick(labels);
   std::string group = rng.pick(f.groups);
   int64_t threshold = rng.randint(4, 50) * 5;
-  std::string join_person = fmt::format("{0} JOIN {1} ON {0}.{2}_id = {1}.{2}_id", f.link_table, f.person_table,
-                                        f.person_singular);
-  std::string join_item = fmt::format("{0} JOIN {1} ON {0}.{2}_id = {1}.{2}_id", f.link_table, f.item_table,
-                                      f.item_singular);
+  std::string join_person = fmt::format("{0} JOIN {1} ON {0}.{2}_id = {1}.{2}_id", f.link_table,
+                                        f.person_table, f.person_singular);
+  std::string join_item = fmt::format("{0} JOIN {1} ON {0}.{2}_id = {1}.{2}_id", f.link_table,
+                                      f.item_table, f.item_singular);
   switch (rng.randint(0, 8)) {
     case 0:
       out.question = fmt::format("How many {} live in {}?", f.person_table, city);
-      out.gold_sql = fmt::format("SELECT COUNT(*) FROM {} WHERE city = {};", f.person_table, sql_quote(city));
+      out.gold_sql =
+          fmt::format("SELECT COUNT(*) FROM {} WHERE city = {};", f.person_table, sql_quote(city));
       break;
     case 1:
       out.question = fmt::format("Which {} are the oldest? List their names.", f.person_table);
-      out.gold_sql = fmt::format("SELECT name FROM {0} WHERE age = (SELECT MAX(age) FROM {0});", f.person_table);
+      out.gold_sql = fmt::format("SELECT name FROM {0} WHERE age = (SELECT MAX(age) FROM {0});",
+                                 f.person_table);
       break;
     case 2:
-      out.question = fmt::format("List the {} of the {} whose {} is greater than {}.", f.item_label, f.item_table,
+      out.question = fmt::format("List the {} of the {} whose {} is greater than {}.", f.item_label,
+                                 f.item_table, f.item_value, threshold);
+      out.gold_sql = fmt::format("SELECT {} FROM {} WHERE {} > {};", f.item_label, f.item_table,
                                  f.item_value, threshold);
-      out.gold_sql = fmt::format("SELECT {} FROM {} WHERE {} > {};", f.item_label, f.item_table, f.item_value, threshold);
       break;
     case 3:
-      out.question = fmt::format("What is the average {} of the {} in the {} {}?", f.item_value, f.item_table, group,
-                                 f.item_group);
-      out.gold_sql = fmt::format("SELECT AVG({}) FROM {} WHERE {} = {};", f.item_value, f.item_table, f.item_group,
-                                 sql_quote(group));
+      out.question = fmt::format("What is the average {} of the {} in the {} {}?", f.item_value,
+                                 f.item_table, group, f.item_group);
+      out.gold_sql = fmt::format("SELECT AVG({}) FROM {} WHERE {} = {};", f.item_value,
+                                 f.item_table, f.item_group, sql_quote(group));
       break;
     case 4:
-      out.question = fmt::format("How many {} does the {} named {} have?", f.link_table, f.person_singular, person);
-      out.gold_sql = fmt::format("SELECT COUNT(*) FROM {} WHERE {}.name = {};", join_person, f.person_table, sql_quote(person));
+      out.question = fmt::format("How many {} does the {} named {} have?", f.link_table,
+                                 f.person_singular, person);
+      out.gold_sql = fmt::format("SELECT COUNT(*) FROM {} WHERE {}.name = {};", join_person,
+                                 f.person_table, sql_quote(person));
       break;
     case 5:
-      out.question = fmt::format("What is the total {} over all {} of the {} '{}'?", f.link_amount, f.link_table,
-                                 f.item_singular, label);
-      out.gold_sql = fmt::format("SELECT SUM({}.{}) FROM {} WHERE {}.{} = {};", f.link_table, f.link_amount, join_item,
-                                 f.item_table, f.item_label, sql_quote(label));
+      out.question = fmt::format("What is the total {} over all {} of the {} '{}'?", f.link_amount,
+                                 f.link_table, f.item_singular, label);
+      out.gold_sql =
+          fmt::format("SELECT SUM({}.{}) FROM {} WHERE {}.{} = {};", f.link_table, f.link_amount,
+                      join_item, f.item_table, f.item_label, sql_quote(label));
       break;
     case 6:
-      out.question = fmt::format("Which city has the most {}? Give every city tied for the most.", f.person_table);
+      out.question = fmt::format("Which city has the most {}? Give every city tied for the most.",
+                                 f.person_table);
       out.gold_sql = fmt::format(
-          "SELECT city FROM {0} GROUP BY city HAVING COUNT(*) = (SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM {0} "
+          "SELECT city FROM {0} GROUP BY city HAVING COUNT(*) = (SELECT MAX(n) FROM (SELECT "
+          "COUNT(*) AS n FROM {0} "
           "GROUP BY city));",
           f.person_table);
       break;
     default:
-      out.question = fmt::format("List the distinct names of {} from {} who have at least one {}.", f.person_table, city,
-                                 f.link_singular);
-      out.gold_sql = fmt::format("SELECT DISTINCT {}.name FROM {} WHERE {}.city = {};", f.person_table, join_person,
-                                 f.person_table, sql_quote(city));
+      out.question = fmt::format("List the distinct names of {} from {} who have at least one {}.",
+                                 f.person_table, city, f.link_singular);
+      out.gold_sql = fmt::format("SELECT DISTINCT {}.name FROM {} WHERE {}.city = {};",
+                                 f.person_table, join_person, f.person_table, sql_quote(city));
       break;
   }
   return out;
@@ -222,7 +268,8 @@ std::string SqlGymEnvironment::reset(int64_t task) {
   task_ = generate_sql_task(task);
   if (db_) sqlite3_close(db_);
   db_ = nullptr;
-  TESSERA_CHECK(sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK,
+  TESSERA_CHECK(sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                nullptr) == SQLITE_OK,
                 "sqlgym: cannot open an in-memory database");
   exec_or_throw(db_, "BEGIN;");
   for (const auto& statement : task_.schema) exec_or_throw(db_, statement);
@@ -246,7 +293,8 @@ SqlOutcome SqlGymEnvironment::run(const std::string& sql) const {
   TESSERA_CHECK(db_ != nullptr, "sqlgym: no database (reset first)");
   sqlite3_stmt* statement = nullptr;
   const char* tail = nullptr;
-  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &statement, &tail) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &statement, &tail) !=
+      SQLITE_OK) {
     outcome.error = sqlite3_errmsg(db_);
     sqlite3_finalize(statement);
     return outcome;
@@ -338,7 +386,8 @@ StepResult SqlGymEnvironment::step(const std::string& action) {
     result.observation = outcome.repr();
   }
   // Upstream cuts long execution results to 100 characters.
-  if (result.observation.size() > 100) result.observation = result.observation.substr(0, 100) + "...";
+  if (result.observation.size() > 100)
+    result.observation = result.observation.substr(0, 100) + "...";
   observation_ = result.observation;
   record_step(result);
   return result;
@@ -351,13 +400,16 @@ class SqlGymExpert : public Expert {
     const auto* sql = dynamic_cast<const SqlGymEnvironment*>(&env);
     TESSERA_CHECK(sql != nullptr, "sqlgym expert: not a sqlgym environment");
     const SqlTask& task = sql->sql_task();
-    return {fmt::format("The question \"{}\" can be answered from the tables in the schema with one query.",
-                        task.question),
+    return {fmt::format(
+                "The question \"{}\" can be answered from the tables in the schema with one query.",
+                task.question),
             "```sql\n" + task.gold_sql + "\n```"};
   }
 };
 }  // namespace
 
-std::unique_ptr<Expert> make_sqlgym_expert() { return std::make_unique<SqlGymExpert>(); }
+std::unique_ptr<Expert> make_sqlgym_expert() {
+  return std::make_unique<SqlGymExpert>();
+}
 
 }  // namespace tessera::agents

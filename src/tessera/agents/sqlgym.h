@@ -17,7 +17,7 @@ struct sqlite3;
 namespace tessera::agents {
 
 struct SqlTask {
-  std::vector<std::string> schema;  // CREATE TABLE statements
+  std::vector<std::string> schema;   // CREATE TABLE statements
   std::vector<std::string> inserts;  // the generated rows
   std::string question;
   std::string gold_sql;

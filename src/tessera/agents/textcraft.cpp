@@ -17,16 +17,17 @@ namespace {
 // "[<material>] <product>" for crafted ones. Plain lowercase words, so every name survives
 // AgentGym's client-side action cleaning (letters, digits, commas and spaces only).
 const std::vector<std::string> kMaterials = {
-    "oak", "birch", "spruce", "acacia", "cedar", "maple", "willow", "iron", "gold", "copper",
-    "tin", "silver", "stone", "granite", "basalt", "clay", "sand", "wool", "linen", "quartz",
-    "amber", "cobalt", "jade", "obsidian", "coral", "ivory", "bamboo", "reed", "flint", "slate"};
-const std::vector<std::string> kBaseForms = {"log", "ore", "shard", "fiber", "dust", "pebble",
-                                             "hide", "resin", "seed", "crystal", "bone", "nugget"};
+    "oak",   "birch",  "spruce", "acacia",   "cedar",  "maple", "willow", "iron", "gold",  "copper",
+    "tin",   "silver", "stone",  "granite",  "basalt", "clay",  "sand",   "wool", "linen", "quartz",
+    "amber", "cobalt", "jade",   "obsidian", "coral",  "ivory", "bamboo", "reed", "flint", "slate"};
+const std::vector<std::string> kBaseForms = {"log",  "ore",   "shard", "fiber",   "dust", "pebble",
+                                             "hide", "resin", "seed",  "crystal", "bone", "nugget"};
 const std::vector<std::string> kProducts = {
-    "planks", "ingot", "plate", "rod", "gear", "lantern", "chest", "sign", "door", "fence",
-    "hinge", "frame", "pickaxe", "banner", "bowl", "barrel", "rope", "brick", "tile", "boat",
-    "lamp", "wheel", "arrow", "shield", "bucket", "compass", "clock", "helmet", "ladder", "loom",
-    "anvil", "kiln", "sled", "crate", "spindle", "needle", "trowel", "mallet", "kettle", "easel"};
+    "planks", "ingot",   "plate",   "rod",    "gear",    "lantern", "chest",  "sign",
+    "door",   "fence",   "hinge",   "frame",  "pickaxe", "banner",  "bowl",   "barrel",
+    "rope",   "brick",   "tile",    "boat",   "lamp",    "wheel",   "arrow",  "shield",
+    "bucket", "compass", "clock",   "helmet", "ladder",  "loom",    "anvil",  "kiln",
+    "sled",   "crate",   "spindle", "needle", "trowel",  "mallet",  "kettle", "easel"};
 
 std::string item_id(const std::string& name) {
   std::string id = name;
@@ -37,7 +38,8 @@ std::string item_id(const std::string& name) {
 class WorldBuilder {
  public:
   WorldBuilder(int64_t task, const TextCraftOptions& options)
-      : rng_(0x7e47c4af7ull ^ (static_cast<uint64_t>(task) * 0x9e3779b97f4a7c15ull)), options_(options) {}
+      : rng_(0x7e47c4af7ull ^ (static_cast<uint64_t>(task) * 0x9e3779b97f4a7c15ull)),
+        options_(options) {}
 
   CraftWorld build(int64_t task) {
     world_.depth = 1 + static_cast<int>(task % std::max(1, options_.max_depth));
@@ -54,11 +56,12 @@ class WorldBuilder {
   }
 
  private:
-  std::string fresh_name(const std::vector<std::string>& firsts, const std::vector<std::string>& seconds,
-                         bool allow_bare) {
+  std::string fresh_name(const std::vector<std::string>& firsts,
+                         const std::vector<std::string>& seconds, bool allow_bare) {
     for (int attempt = 0; attempt < 1000; ++attempt) {
       std::string second = rng_.pick(seconds);
-      std::string name = allow_bare && rng_.chance(0.35) ? second : rng_.pick(firsts) + " " + second;
+      std::string name =
+          allow_bare && rng_.chance(0.35) ? second : rng_.pick(firsts) + " " + second;
       if (used_.insert(name).second) return name;
     }
     throw runtime_error("textcraft: ran out of item names");
@@ -149,7 +152,8 @@ class WorldBuilder {
       used.count = static_cast<int>(rng_.randint(1, 4));
       recipe.inputs.push_back(used);
       if (rng_.chance(0.5) && !world_.base_items.empty()) {
-        recipe.inputs.push_back({static_cast<int>(rng_.randint(1, 3)), rng_.pick(world_.base_items), false});
+        recipe.inputs.push_back(
+            {static_cast<int>(rng_.randint(1, 3)), rng_.pick(world_.base_items), false});
         if (recipe.inputs[1].name == recipe.inputs[0].name) recipe.inputs.pop_back();
       }
       world_.recipes[recipe.output].push_back(recipe);
@@ -171,7 +175,8 @@ class WorldBuilder {
 bool split_count(const std::string& text, int& count, std::string& rest) {
   static const std::regex pattern("([0-9]+) (.*)");
   std::smatch match;
-  if (!std::regex_search(text, match, pattern, std::regex_constants::match_continuous)) return false;
+  if (!std::regex_search(text, match, pattern, std::regex_constants::match_continuous))
+    return false;
   try {
     count = std::stoi(match[1].str());
   } catch (const std::exception&) {
@@ -221,7 +226,8 @@ std::string TextCraftEnvironment::reset(int64_t task) {
   world_ = generate_craft_world(task, options_);
   begin_episode(task);
   inventory_.clear();
-  observation_ = fmt::format("Crafting commands:\n{}\n\nGoal: craft {}.", commands_text(), world_.goal);
+  observation_ =
+      fmt::format("Crafting commands:\n{}\n\nGoal: craft {}.", commands_text(), world_.goal);
   return observation_;
 }
 
@@ -242,8 +248,8 @@ void TextCraftEnvironment::add(const std::string& item, int count) {
   inventory_.emplace_back(item, count);
 }
 
-std::string TextCraftEnvironment::craft(const std::string& output_text, const std::string& inputs_text,
-                                        bool& reached_goal) {
+std::string TextCraftEnvironment::craft(const std::string& output_text,
+                                        const std::string& inputs_text, bool& reached_goal) {
   int requested = 1;
   std::string output = output_text;
   split_count(output_text, requested, output);
@@ -251,7 +257,8 @@ std::string TextCraftEnvironment::craft(const std::string& output_text, const st
   size_t start = 0;
   while (true) {
     size_t comma = inputs_text.find(',', start);
-    std::string piece = trim(inputs_text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    std::string piece = trim(
+        inputs_text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     CraftIngredient ingredient;
     if (!split_count(piece, ingredient.count, ingredient.name)) {
       throw ActionFailed{"Wrong item format: " + piece};
@@ -276,7 +283,8 @@ std::string TextCraftEnvironment::craft(const std::string& output_text, const st
         auto it = std::find_if(left.begin(), left.end(), [&](const CraftIngredient& have) {
           if (!wanted.is_tag) return have.name == wanted.name;
           auto tag = world_.tag_of.find(have.name);
-          return have.name == wanted.name || (tag != world_.tag_of.end() && tag->second == wanted.name);
+          return have.name == wanted.name ||
+                 (tag != world_.tag_of.end() && tag->second == wanted.name);
         });
         if (it == left.end() || it->count != wanted.count) {
           ok = false;
@@ -290,7 +298,8 @@ std::string TextCraftEnvironment::craft(const std::string& output_text, const st
       }
     }
   }
-  if (!matched) throw ActionFailed{fmt::format("Could not find a valid recipe for {} {}", requested, output)};
+  if (!matched)
+    throw ActionFailed{fmt::format("Could not find a valid recipe for {} {}", requested, output)};
   for (const auto& ingredient : provided) {
     for (auto it = inventory_.begin(); it != inventory_.end(); ++it) {
       if (it->first == ingredient.name) {
@@ -332,7 +341,8 @@ StepResult TextCraftEnvironment::step(const std::string& action) {
     } else if (action.rfind("inventory", 0) == 0) {
       result.observation = "Inventory: ";
       if (inventory_.empty()) result.observation += "You are not carrying anything.";
-      for (const auto& [item, count] : inventory_) result.observation += fmt::format("[{}] ({}) ", item, count);
+      for (const auto& [item, count] : inventory_)
+        result.observation += fmt::format("[{}] ({}) ", item, count);
     } else {
       throw ActionFailed{"Could not execute " + action};
     }

@@ -32,12 +32,12 @@ struct CraftRecipe {
 // One task's recipe world.
 struct CraftWorld {
   std::string goal;
-  int depth = 0;                                      // crafting steps on the goal's longest chain
-  std::map<std::string, std::string> tag_of;          // item -> its generic type, if any
+  int depth = 0;                              // crafting steps on the goal's longest chain
+  std::map<std::string, std::string> tag_of;  // item -> its generic type, if any
   std::map<std::string, std::vector<std::string>> tag_members;
   std::map<std::string, std::vector<CraftRecipe>> recipes;  // by output item
-  std::vector<std::string> base_items;                // what `get` can fetch
-  std::vector<std::string> commands;                  // the task text's recipe lines, shuffled
+  std::vector<std::string> base_items;                      // what `get` can fetch
+  std::vector<std::string> commands;  // the task text's recipe lines, shuffled
 
   bool is_base(const std::string& item) const;
   bool is_tag(const std::string& name) const { return tag_members.count(name) > 0; }
@@ -45,7 +45,7 @@ struct CraftWorld {
 };
 
 struct TextCraftOptions {
-  int max_depth = 3;        // task t has depth 1 + t % max_depth
+  int max_depth = 3;         // task t has depth 1 + t % max_depth
   int max_distractors = 10;  // upstream's cap on distractor recipes in the task text
 };
 
@@ -73,7 +73,8 @@ class TextCraftEnvironment : public Environment {
   bool continues_after_done() const override { return true; }
 
  private:
-  std::string craft(const std::string& output_text, const std::string& inputs_text, bool& reached_goal);
+  std::string craft(const std::string& output_text, const std::string& inputs_text,
+                    bool& reached_goal);
   void add(const std::string& item, int count);
 
   TextCraftOptions options_;

@@ -50,10 +50,11 @@ class CraftPlanner {
     if (have >= needed) return;
     if (world_.is_base(item)) {
       int missing = needed - have;
-      actions_.push_back({fmt::format("get {} {}", missing, item),
-                          fmt::format("I need {} {} for {}. It is a base material, not a crafted one, so I "
-                                      "can get it directly.",
-                                      needed, item, purpose)});
+      actions_.push_back(
+          {fmt::format("get {} {}", missing, item),
+           fmt::format("I need {} {} for {}. It is a base material, not a crafted one, so I "
+                       "can get it directly.",
+                       needed, item, purpose)});
       inventory_[item] += missing;
       return;
     }
@@ -72,7 +73,8 @@ class CraftPlanner {
       // one pass changes nothing.
       for (int pass = 0; pass < 8; ++pass) {
         size_t before = actions_.size();
-        for (const auto& ingredient : concrete) obtain(ingredient.name, ingredient.count, item, depth + 1);
+        for (const auto& ingredient : concrete)
+          obtain(ingredient.name, ingredient.count, item, depth + 1);
         if (actions_.size() == before) break;
       }
       std::string action = fmt::format("craft {} {} using ", recipe.output_count, item);
@@ -83,11 +85,14 @@ class CraftPlanner {
       inventory_[item] += recipe.output_count;
       bool is_goal = item == world_.goal;
       actions_.push_back(
-          {action, is_goal ? fmt::format("I have every ingredient the recipe \"{}\" asks for, so I can craft "
-                                         "{}, which is the goal.",
-                                         recipe.text(), item)
-                           : fmt::format("I have the ingredients for \"{}\". Crafting {} brings me closer to {}.",
-                                         recipe.text(), item, purpose)});
+          {action,
+           is_goal
+               ? fmt::format("I have every ingredient the recipe \"{}\" asks for, so I can craft "
+                             "{}, which is the goal.",
+                             recipe.text(), item)
+               : fmt::format(
+                     "I have the ingredients for \"{}\". Crafting {} brings me closer to {}.",
+                     recipe.text(), item, purpose)});
     }
   }
 
@@ -111,6 +116,8 @@ class TextCraftExpert : public Expert {
 
 }  // namespace
 
-std::unique_ptr<Expert> make_textcraft_expert() { return std::make_unique<TextCraftExpert>(); }
+std::unique_ptr<Expert> make_textcraft_expert() {
+  return std::make_unique<TextCraftExpert>();
+}
 
 }  // namespace tessera::agents

@@ -13,20 +13,31 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-const std::vector<std::string> kProjectNames = {
-    "Homework and Assignments", "Household Chores", "Picnic Preparation", "Garden Makeover", "Book Club",
-    "Fitness Plan", "Trip to Kyoto", "Science Fair Project", "Birthday Party", "Home Office Setup"};
+const std::vector<std::string> kProjectNames = {"Homework and Assignments",
+                                                "Household Chores",
+                                                "Picnic Preparation",
+                                                "Garden Makeover",
+                                                "Book Club",
+                                                "Fitness Plan",
+                                                "Trip to Kyoto",
+                                                "Science Fair Project",
+                                                "Birthday Party",
+                                                "Home Office Setup"};
 const std::vector<std::string> kTaskNames = {
-    "Buy groceries", "Clean the garage", "Water the plants", "Book train tickets", "Write the report",
-    "Call the plumber", "Pack the suitcase", "Prepare slides", "Bake a cake", "Send invitations",
-    "Renew library card", "Fix the bike", "Plan the menu", "Paint the fence", "Review notes",
-    "Order supplies", "Schedule a checkup", "Read chapter five", "Organize photos", "Update the budget",
-    "Repot the fern", "Print the tickets", "Sort the recycling", "Draft the agenda"};
-const std::vector<std::string> kPlaces = {"Central Library", "Riverside Market", "Home", "City Park", "Town Hall",
-                                          "Corner Cafe", "Community Garden"};
+    "Buy groceries",      "Clean the garage",  "Water the plants",   "Book train tickets",
+    "Write the report",   "Call the plumber",  "Pack the suitcase",  "Prepare slides",
+    "Bake a cake",        "Send invitations",  "Renew library card", "Fix the bike",
+    "Plan the menu",      "Paint the fence",   "Review notes",       "Order supplies",
+    "Schedule a checkup", "Read chapter five", "Organize photos",    "Update the budget",
+    "Repot the fern",     "Print the tickets", "Sort the recycling", "Draft the agenda"};
+const std::vector<std::string> kPlaces = {"Central Library", "Riverside Market", "Home",
+                                          "City Park",       "Town Hall",        "Corner Cafe",
+                                          "Community Garden"};
 const std::vector<std::string> kCities = {"Lisbon", "Osaka", "Quito", "Tallinn", "Accra", "Perth"};
 
-std::string date_in_june(int64_t day) { return fmt::format("2024-06-{:02d}", day); }
+std::string date_in_june(int64_t day) {
+  return fmt::format("2024-06-{:02d}", day);
+}
 
 Json task_json(const TodoTaskItem& task) {
   return {{"id", task.id},
@@ -62,9 +73,18 @@ bool truthy(const Json& value) {
 }  // namespace
 
 std::vector<std::string> TodoEnvironment::tool_names() const {
-  return {"get_user_current_date", "get_user_current_location", "get_projects", "update_project", "get_tasks",
-          "get_task_description", "get_task_duration", "complete_task", "update_task", "delete_task",
-          "check_valid_actions", "finish"};
+  return {"get_user_current_date",
+          "get_user_current_location",
+          "get_projects",
+          "update_project",
+          "get_tasks",
+          "get_task_description",
+          "get_task_duration",
+          "complete_task",
+          "update_task",
+          "delete_task",
+          "check_valid_actions",
+          "finish"};
 }
 
 TodoTaskItem* TodoEnvironment::find_task(const std::string& id, TodoProject** owner) {
@@ -113,7 +133,8 @@ ToolTask TodoEnvironment::make_task(int64_t task) {
       item.priority = static_cast<int>(rng.randint(1, 5));
       item.due_date = date_in_june(rng.randint(1, 29));
       item.duration_minutes = static_cast<int>(rng.randint(1, 9)) * 15;
-      item.description = fmt::format("Place: {}. Tips: allow {} minutes.", rng.pick(kPlaces), item.duration_minutes);
+      item.description = fmt::format("Place: {}. Tips: allow {} minutes.", rng.pick(kPlaces),
+                                     item.duration_minutes);
       project.tasks.push_back(item);
     }
     projects_.push_back(project);
@@ -127,24 +148,27 @@ ToolTask TodoEnvironment::make_task(int64_t task) {
   Json answer;
   switch (rng.randint(0, 7)) {
     case 0:
-      out.goal = fmt::format("When is the due date of {} in {}? Please provide the answer in the YYYY-MM-DD format. ",
-                             target.content, project.name);
+      out.goal = fmt::format(
+          "When is the due date of {} in {}? Please provide the answer in the YYYY-MM-DD format. ",
+          target.content, project.name);
       answer = target.due_date;
       break;
     case 1:
-      out.goal = fmt::format("What is the priority of {} in {}? Please answer with a number from 1 to 4. ",
-                             target.content, project.name);
+      out.goal =
+          fmt::format("What is the priority of {} in {}? Please answer with a number from 1 to 4. ",
+                      target.content, project.name);
       answer = target.priority;
       break;
     case 2:
-      out.goal = fmt::format("How long will the task {} in {} take? Please answer in the format of 'amount(unit)'. ",
-                             target.content, project.name);
+      out.goal = fmt::format(
+          "How long will the task {} in {} take? Please answer in the format of 'amount(unit)'. ",
+          target.content, project.name);
       out.solution.push_back({"get_task_duration", {{"task_id", target.id}}});
       answer = fmt::format("{}(minute)", target.duration_minutes);
       break;
     case 3: {
-      out.goal = fmt::format("I have completed the task {} in {}, please mark it as completed. ", target.content,
-                             project.name);
+      out.goal = fmt::format("I have completed the task {} in {}, please mark it as completed. ",
+                             target.content, project.name);
       out.solution.push_back({"complete_task", {{"task_id", target.id}}});
       Json completed = without_id(task_json(target));
       completed.erase("is_completed");
@@ -154,7 +178,8 @@ ToolTask TodoEnvironment::make_task(int64_t task) {
     }
     case 4: {
       std::string new_date = date_in_june(rng.randint(1, 29));
-      out.goal = fmt::format("Please change the due date of {} in {} to {}. ", target.content, project.name, new_date);
+      out.goal = fmt::format("Please change the due date of {} in {} to {}. ", target.content,
+                             project.name, new_date);
       out.solution.push_back({"update_task", {{"task_id", target.id}, {"due_date", new_date}}});
       Json updated = without_id(task_json(target));
       updated["due_date"] = new_date;
@@ -165,16 +190,19 @@ ToolTask TodoEnvironment::make_task(int64_t task) {
     case 5: {
       out.goal = fmt::format("Please delete the task {} from {}. ", target.content, project.name);
       out.solution.push_back({"delete_task", {{"task_id", target.id}}});
-      out.subgoals.push_back(Json{{"message", "Delete the task successfully."}, {"task", without_id(task_json(target))}});
+      out.subgoals.push_back(Json{{"message", "Delete the task successfully."},
+                                  {"task", without_id(task_json(target))}});
       answer = "done";
       break;
     }
     default: {
       out.goal = fmt::format("Please mark the project {} as a favorite. ", project.name);
-      out.solution = {{"get_projects", Json::object()}, {"update_project", {{"project_id", project.id}, {"is_favorite", "True"}}}};
+      out.solution = {{"get_projects", Json::object()},
+                      {"update_project", {{"project_id", project.id}, {"is_favorite", "True"}}}};
       Json favorite = without_id(project_json(project));
       favorite["is_favorite"] = true;
-      out.subgoals.push_back(Json{{"message", "Update the project successfully."}, {"project", favorite}});
+      out.subgoals.push_back(
+          Json{{"message", "Update the project successfully."}, {"project", favorite}});
       answer = "done";
       break;
     }
@@ -214,7 +242,8 @@ std::pair<bool, Json> TodoEnvironment::call_tool(const std::string& name, const 
     for (auto& project : projects_) {
       if (project.id == id) {
         project.is_favorite = favorite;
-        return {true, Json{{"message", "Update the project successfully."}, {"project", project_json(project)}}};
+        return {true, Json{{"message", "Update the project successfully."},
+                           {"project", project_json(project)}}};
       }
     }
     return {false, fmt::format("Project {} is not exists.", id)};
@@ -236,10 +265,12 @@ std::pair<bool, Json> TodoEnvironment::call_tool(const std::string& name, const 
   TodoTaskItem* task = find_task(id, &owner);
   if (!task) return {false, fmt::format("Task {} is not exists.", id)};
   if (name == "get_task_description") {
-    return {true, Json{{"id", task->id}, {"content", task->content}, {"description", task->description}}};
+    return {true,
+            Json{{"id", task->id}, {"content", task->content}, {"description", task->description}}};
   }
   if (name == "get_task_duration") {
-    return {true, Json{{"id", task->id}, {"content", task->content},
+    return {true, Json{{"id", task->id},
+                       {"content", task->content},
                        {"duration", fmt::format("{}(minute)", task->duration_minutes)}}};
   }
   if (name == "complete_task") {
@@ -276,7 +307,8 @@ class ToolExpert : public Expert {
     if (name == "finish") {
       thought = "I have what the goal asks for, so I finish with the answer.";
     } else if (index == 0) {
-      thought = fmt::format("To work on \"{}\" I first call {} to find the ids I need.", tool->tool_task().goal, name);
+      thought = fmt::format("To work on \"{}\" I first call {} to find the ids I need.",
+                            tool->tool_task().goal, name);
     } else {
       thought = fmt::format("From the last observation I know the id to use, so I call {}.", name);
     }
@@ -284,10 +316,14 @@ class ToolExpert : public Expert {
   }
 
  private:
-  static int64_t steps_taken(const Environment& env) { return static_cast<const ToolEnvironment&>(env).steps(); }
+  static int64_t steps_taken(const Environment& env) {
+    return static_cast<const ToolEnvironment&>(env).steps();
+  }
 };
 }  // namespace
 
-std::unique_ptr<Expert> make_tool_expert() { return std::make_unique<ToolExpert>(); }
+std::unique_ptr<Expert> make_tool_expert() {
+  return std::make_unique<ToolExpert>();
+}
 
 }  // namespace tessera::agents

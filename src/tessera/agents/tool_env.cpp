@@ -17,11 +17,16 @@ std::string python_string(const std::string& text) {
   char quote = use_double ? '"' : '\'';
   std::string out(1, quote);
   for (char c : text) {
-    if (c == '\\') out += "\\\\";
-    else if (c == quote) out += std::string("\\") + quote;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == quote)
+      out += std::string("\\") + quote;
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else
+      out += c;
   }
   return out + quote;
 }
@@ -104,7 +109,8 @@ nlohmann::ordered_json parse_action_input(const std::string& text) {
     }
     auto word_at = [&](const char* word) {
       size_t n = std::char_traits<char>::length(word);
-      return text.compare(i, n, word) == 0 && (i + n == text.size() || !std::isalnum(static_cast<unsigned char>(text[i + n])));
+      return text.compare(i, n, word) == 0 &&
+             (i + n == text.size() || !std::isalnum(static_cast<unsigned char>(text[i + n])));
     };
     if (word_at("True")) {
       converted += "true";
@@ -126,7 +132,8 @@ nlohmann::ordered_json parse_action_input(const std::string& text) {
   return parsed;
 }
 
-const nlohmann::ordered_json& ToolEnvironment::required(const nlohmann::ordered_json& input, const std::string& key) {
+const nlohmann::ordered_json& ToolEnvironment::required(const nlohmann::ordered_json& input,
+                                                        const std::string& key) {
   if (!input.is_object() || !input.contains(key)) throw ToolFailure{"KeyError('" + key + "')"};
   return input[key];
 }
@@ -137,8 +144,9 @@ std::string ToolEnvironment::reset(int64_t task) {
   produced_.clear();
   progress_ = 0.0;
   steps_ = 0;
-  observation_ = "Now new trial starts.\nYou should perform actions to accomplish the goal: " + task_.goal +
-                 "\nGive me one action.";
+  observation_ =
+      "Now new trial starts.\nYou should perform actions to accomplish the goal: " + task_.goal +
+      "\nGive me one action.";
   return observation_;
 }
 
@@ -151,7 +159,8 @@ StepResult ToolEnvironment::step(const std::string& message) {
   std::smatch match;
   if (!std::regex_search(message, match, server_pattern) || match.suffix().length() > 0) {
     result.observation =
-        "Format error, please response in the format of  \"Action: [your action] with Action Input: [your action "
+        "Format error, please response in the format of  \"Action: [your action] with Action "
+        "Input: [your action "
         "input]";
     result.reward = progress_;
     observation_ = result.observation;
@@ -178,7 +187,8 @@ StepResult ToolEnvironment::step(const std::string& message) {
       produced_.push_back(value);
     } else if (name == "check_valid_actions") {
       std::string names;
-      for (const auto& tool : tool_names()) names += (names.empty() ? "" : ", ") + python_repr(tool);
+      for (const auto& tool : tool_names())
+        names += (names.empty() ? "" : ", ") + python_repr(tool);
       value = "You can use following valid actions: [" + names + "]";
     } else {
       auto [ok, returned] = call_tool(name, input);
@@ -201,7 +211,8 @@ StepResult ToolEnvironment::step(const std::string& message) {
     }
     answer = value.is_string() ? value.get<std::string>() : python_repr(value);
     // Upstream ends the episode whenever the action text mentions finishing.
-    finished = action_text.find("finish") != std::string::npos || action_text.find("Finish") != std::string::npos;
+    finished = action_text.find("finish") != std::string::npos ||
+               action_text.find("Finish") != std::string::npos;
     std::vector<nlohmann::ordered_json> remaining = produced_;
     size_t matched = 0;
     for (const auto& subgoal : task_.subgoals) {
@@ -212,7 +223,8 @@ StepResult ToolEnvironment::step(const std::string& message) {
       }
     }
     if (!task_.subgoals.empty()) {
-      progress_ = std::max(progress_, static_cast<double>(matched) / static_cast<double>(task_.subgoals.size()));
+      progress_ = std::max(
+          progress_, static_cast<double>(matched) / static_cast<double>(task_.subgoals.size()));
     }
   } catch (const ToolFailure& failure) {
     answer = "ERROR | " + failure.message;
@@ -220,7 +232,8 @@ StepResult ToolEnvironment::step(const std::string& message) {
   result.observation = "Observation: " + answer + "\nGive me one action.";
   result.done = finished;
   result.reward = progress_;
-  if (finished) result.reward = progress_ == 1.0 && current_state() == task_.final_state ? 1.0 : 0.0;
+  if (finished)
+    result.reward = progress_ == 1.0 && current_state() == task_.final_state ? 1.0 : 0.0;
   observation_ = result.observation;
   record_step(result);
   return result;

@@ -43,7 +43,8 @@ class ToolEnvironment : public Environment {
   // Builds task `task` and the tool's initial state.
   virtual ToolTask make_task(int64_t task) = 0;
   // Runs a tool; returns (ok, result). Unknown names and bad parameters throw ToolFailure.
-  virtual std::pair<bool, nlohmann::ordered_json> call_tool(const std::string& name, const nlohmann::ordered_json& input) = 0;
+  virtual std::pair<bool, nlohmann::ordered_json> call_tool(
+      const std::string& name, const nlohmann::ordered_json& input) = 0;
   virtual std::vector<std::string> tool_names() const = 0;
   // The state compared with ToolTask::final_state when the agent finishes.
   virtual nlohmann::ordered_json current_state() const = 0;
@@ -52,7 +53,8 @@ class ToolEnvironment : public Environment {
   struct ToolFailure {
     std::string message;
   };
-  static const nlohmann::ordered_json& required(const nlohmann::ordered_json& input, const std::string& key);
+  static const nlohmann::ordered_json& required(const nlohmann::ordered_json& input,
+                                                const std::string& key);
 
  private:
   ToolTask task_;

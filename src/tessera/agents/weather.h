@@ -17,7 +17,8 @@ class WeatherEnvironment : public ToolEnvironment {
 
  protected:
   ToolTask make_task(int64_t task) override;
-  std::pair<bool, nlohmann::ordered_json> call_tool(const std::string& name, const nlohmann::ordered_json& input) override;
+  std::pair<bool, nlohmann::ordered_json> call_tool(const std::string& name,
+                                                    const nlohmann::ordered_json& input) override;
   std::vector<std::string> tool_names() const override;
   nlohmann::ordered_json current_state() const override { return nlohmann::ordered_json::object(); }
 

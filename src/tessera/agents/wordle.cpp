@@ -45,17 +45,18 @@ WordleVocabulary::WordleVocabulary(std::vector<std::string> words) : words_(std:
 }
 
 std::shared_ptr<const WordleVocabulary> WordleVocabulary::from_file(const std::string& path,
-                                                                   int64_t limit) {
+                                                                    int64_t limit) {
   std::ifstream in(path);
-  TESSERA_CHECK_INPUT(in.good(), "wordle: cannot read word list {} (Debian package wamerican provides it)",
-                      path);
+  TESSERA_CHECK_INPUT(
+      in.good(), "wordle: cannot read word list {} (Debian package wamerican provides it)", path);
   std::vector<std::string> words;
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (is_vocabulary_shaped(line)) words.push_back(line);
   }
-  TESSERA_CHECK_INPUT(!words.empty(), "wordle: word list {} has no five-letter lowercase a-z words", path);
+  TESSERA_CHECK_INPUT(!words.empty(), "wordle: word list {} has no five-letter lowercase a-z words",
+                      path);
   TESSERA_CHECK_INPUT(limit >= 0, "wordle: vocabulary size must be >= 0, got {}", limit);
   if (limit > 0 && static_cast<size_t>(limit) < words.size()) {
     // A fixed subset (seed 0), so a given list and size always mean the same vocabulary.

@@ -26,7 +26,8 @@ class WordleVocabulary {
   explicit WordleVocabulary(std::vector<std::string> words);
   // Reads one word per line and keeps exactly-five-letter a-z words (Debian's wamerican list
   // /usr/share/dict/american-english gives about 4,600). Throws BadInput naming the file.
-  static std::shared_ptr<const WordleVocabulary> from_file(const std::string& path, int64_t limit = 0);
+  static std::shared_ptr<const WordleVocabulary> from_file(const std::string& path,
+                                                           int64_t limit = 0);
   // The shared vocabulary for `config` (loaded once per path and size).
   static std::shared_ptr<const WordleVocabulary> for_config(const GymConfig& config);
 

@@ -134,7 +134,8 @@ OpenAIClient::OpenAIClient(OpenAIClientOptions options) : options_(std::move(opt
   TESSERA_CHECK_INPUT(options_.connect_timeout_seconds > 0 && options_.read_timeout_seconds > 0,
                       "endpoint {}: timeouts must be positive", options_.base_url);
   HttpUrl url = parse_http_url(options_.base_url);
-  completions_path_ = ends_with(url.path, kCompletionsSuffix) ? url.path : url.path + kCompletionsSuffix;
+  completions_path_ =
+      ends_with(url.path, kCompletionsSuffix) ? url.path : url.path + kCompletionsSuffix;
   completions_url_ = "http://" + url.host + ":" + std::to_string(url.port) + completions_path_;
   connection_ = std::make_unique<Connection>(url.host, url.port);
   auto& client = connection_->client;
