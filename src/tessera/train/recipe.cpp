@@ -26,7 +26,9 @@ RecipeResult run_recipe(const TrainRecipe& recipe) {
   } else {
     nlohmann::json config = models::preset_config(recipe.model_type, recipe.preset);
     if (!recipe.config_path.empty()) {
-      for (const auto& [key, value] : models::read_json_file(recipe.config_path).items()) config[key] = value;
+      const nlohmann::json overrides = models::read_json_file(recipe.config_path);
+      TESSERA_CHECK_INPUT(overrides.is_object(), "{}: expected a JSON object", recipe.config_path);
+      for (const auto& [key, value] : overrides.items()) config[key] = value;
     }
     config["vocab_size"] = train_data.vocab_size();
     if (!config.contains("max_position_embeddings"))
