@@ -2,6 +2,7 @@
 // (d=1024, batch 64) and tiny (d=64, batch 8). bench/compare/torch_mlp.py runs the same model
 // in PyTorch with the same thread count; docs/BENCHMARKS.md records both.
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include "tessera/core/ops.h"
 #include "tessera/core/optim.h"
@@ -22,8 +23,8 @@ struct Mlp {
       b.requires_grad_(true);
       weights.push_back(w);
       biases.push_back(b);
-      params.push_back({"w" + std::to_string(i), w, true});
-      params.push_back({"b" + std::to_string(i), b, false});
+      params.push_back({fmt::format("w{}", i), w, true});
+      params.push_back({fmt::format("b{}", i), b, false});
     }
   }
   Tensor forward(const Tensor& x) const {

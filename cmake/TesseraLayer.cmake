@@ -42,6 +42,7 @@ function(tessera_add_tests layer)
   if(slow)
     add_executable(test_${layer}_slow ${slow})
     target_link_libraries(test_${layer}_slow PRIVATE ${ARG_LIBS} GTest::gtest_main GTest::gmock)
-    gtest_discover_tests(test_${layer}_slow PROPERTIES LABELS "${layer}\;slow" DISCOVERY_TIMEOUT 60)
+    # One label only: a list here would be split into separate properties by the discovery script.
+    gtest_discover_tests(test_${layer}_slow PROPERTIES LABELS "slow" DISCOVERY_TIMEOUT 60)
   endif()
 endfunction()
