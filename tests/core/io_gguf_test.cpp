@@ -46,8 +46,11 @@ float block_scale(const GgufFile& file, const std::string& name, size_t block, s
   return f16_to_f32(bits);
 }
 
+// The parsed file keeps its own copy of the image alive, so callers may pass a temporary
+// (tensors returned by get() can view these bytes).
 GgufFile parse_image(const std::string& image, const std::string& name = "test.gguf") {
-  return GgufFile::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), name);
+  auto owned = std::make_shared<const std::string>(image);
+  return GgufFile::parse(reinterpret_cast<const uint8_t*>(owned->data()), owned->size(), name, owned);
 }
 
 // The golden file: three metadata entries of different kinds, an F32 [2, 3] tensor and one
