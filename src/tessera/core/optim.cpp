@@ -191,10 +191,14 @@ double clip_grad_norm(const std::vector<NamedParameter>& params, double max_norm
   for (const auto& p : params) {
     Tensor g = p.tensor.grad();
     if (!g.defined()) continue;
-    std::vector<double> values = g.to_vector<double>();
-    double s = 0.0;
-    for (double v : values) s += v * v;
-    total += s;
+    Tensor gc = g.contiguous();
+    dispatch_floating(gc.dtype(), "clip_grad_norm", [&]<typename T>() {
+      const T* pg = gc.data<T>();
+      double s = 0.0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t j = 0; j < gc.numel(); ++j) s += static_cast<double>(pg[j]) * static_cast<double>(pg[j]);
+      total += s;
+    });
   }
   double norm = std::sqrt(total);
   if (max_norm > 0.0 && norm > max_norm) {
