@@ -135,6 +135,7 @@ void add_generate(CLI::App& app) {
       return true;
     }, &st);
     std::fputc('\n', stdout);
+    std::fflush(stdout);  // the text first, then the statistics on stderr
     if (*stats) {
       fmt::print(stderr, "prefill: {} tokens, {:.1f} tokens/s\ndecode: {} tokens, {:.1f} tokens/s\nweights: {} bytes\n",
                  st.prefill_tokens, st.prefill_tokens / std::max(st.prefill_seconds, 1e-9), st.decode_tokens,
