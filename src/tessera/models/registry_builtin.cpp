@@ -1,9 +1,35 @@
-// The architectures built into Tessera register here, once.
+// The architectures built into Tessera register here, once: a factory per model_type and the
+// named sizes `tessera train --preset` offers for it.
 #include <mutex>
 
 #include "tessera/models/llama.h"
+#include "tessera/models/presets.h"
 
 namespace tessera::models {
+
+namespace {
+// Llama shapes: parameters excluding embeddings are about 12 * layers * hidden^2.
+std::map<std::string, nlohmann::json> llama_presets() {
+  const nlohmann::json common = {{"model_type", "llama"},
+                                 {"rms_norm_eps", 1e-5},
+                                 {"rope_theta", 10000.0},
+                                 {"tie_word_embeddings", true},
+                                 {"initializer_range", 0.02}};
+  auto preset = [&](int hidden, int intermediate, int layers, int heads, int kv_heads) {
+    nlohmann::json config = common;
+    config["hidden_size"] = hidden;
+    config["intermediate_size"] = intermediate;
+    config["num_hidden_layers"] = layers;
+    config["num_attention_heads"] = heads;
+    config["num_key_value_heads"] = kv_heads;
+    return config;
+  };
+  return {{"tiny", preset(128, 384, 4, 4, 2)},
+          {"small", preset(256, 768, 6, 8, 4)},
+          {"base", preset(512, 1536, 8, 8, 4)},
+          {"125m", preset(768, 2048, 12, 12, 12)}};
+}
+}  // namespace
 
 void register_builtin_models() {
   static std::once_flag once;
@@ -12,6 +38,7 @@ void register_builtin_models() {
       uint64_t seed = config.value("__seed", uint64_t{0});
       return std::make_unique<LlamaModel>(LlamaConfig::from_json(config), seed);
     });
+    register_model_presets("llama", llama_presets());
   });
 }
 
