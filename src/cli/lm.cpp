@@ -36,12 +36,6 @@ std::vector<int32_t> stop_ids_for(const models::CausalLM& model, const text::Tok
   return ids;
 }
 
-int64_t weight_bytes(models::CausalLM& model) {
-  int64_t bytes = 0;
-  for (auto& [name, t] : model.parameters()) bytes += static_cast<int64_t>(t->nbytes());
-  return bytes;
-}
-
 struct SamplingFlags {
   int64_t max_tokens = 128;
   double temperature = 0.8, top_p = 0.95, min_p = 0.0, repetition_penalty = 1.0;
@@ -139,7 +133,7 @@ void add_generate(CLI::App& app) {
     if (*stats) {
       fmt::print(stderr, "prefill: {} tokens, {:.1f} tokens/s\ndecode: {} tokens, {:.1f} tokens/s\nweights: {} bytes\n",
                  st.prefill_tokens, st.prefill_tokens / std::max(st.prefill_seconds, 1e-9), st.decode_tokens,
-                 st.decode_tokens / std::max(st.decode_seconds, 1e-9), weight_bytes(*model));
+                 st.decode_tokens / std::max(st.decode_seconds, 1e-9), model->resident_weight_bytes());
     }
   });
 }

@@ -114,4 +114,10 @@ void save_model(CausalLM& model, const std::string& dir) {
   write_json_file((fs::path(dir) / "config.json").string(), model.config_json());
 }
 
+int64_t CausalLM::resident_weight_bytes() {
+  int64_t bytes = 0;
+  for (auto& [name, tensor] : parameters()) bytes += static_cast<int64_t>(tensor->nbytes());
+  return bytes;
+}
+
 }  // namespace tessera::models

@@ -47,6 +47,9 @@ class CausalLM {
   virtual nn::ParameterRefs parameters() = 0;
   // Names present in checkpoints that need no tensor of their own (e.g. a tied lm_head).
   virtual std::vector<std::string> optional_checkpoint_names() const { return {}; }
+  // Bytes of weights held in memory for inference (`generate --stats`). Parameters by
+  // default; a model that keeps packed copies (ternary, int8) reports what it really holds.
+  virtual int64_t resident_weight_bytes();
 };
 
 using ModelFactory = std::function<std::unique_ptr<CausalLM>(const nlohmann::json& config)>;
