@@ -20,5 +20,7 @@ void add_lm_commands(CLI::App& app);
 void add_gym_commands(CLI::App& app);
 void add_mt_commands(CLI::App& app);
 void add_data_commands(CLI::App& app);  // data build, data corpus, data check (cli/data.cpp)
+// init, export, bench lm (cli/model_tools.cpp); after add_bench_commands
+void add_model_tools_commands(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   cli::add_gym_commands(app);
   cli::add_mt_commands(app);
   cli::add_data_commands(app);
+  cli::add_model_tools_commands(app);
 
   try {
     app.parse(argc, argv);
