@@ -1,0 +1,61 @@
+#pragma once
+// Helpers shared by the SSD kernels (ssd_scan.cpp, ssd_chunked.cpp, ssd_backward.cpp).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "tessera/kernels/cpu/ssd.h"
+
+namespace tessera::kernels::ssd_detail {
+
+// Cumulative log-decay inside one stretch of time steps: out[i] = sum_{r<=i} dt[r] * A, for
+// rows of dt with stride `dt_stride`. Summed in double so that long stretches (the quadratic
+// form over a whole sequence) keep exp(out[i] - out[j]) accurate in f32 too.
+template <typename T>
+void cumulative_decay(const T* dt, int64_t dt_stride, int64_t count, T A, T* out) {
+  double running = 0.0;
+  for (int64_t i = 0; i < count; ++i) {
+    running += static_cast<double>(dt[i * dt_stride]) * static_cast<double>(A);
+    out[i] = static_cast<T>(running);
+  }
+}
+
+// Work items of the chunked kernels: (batch, group, chunk, head block). Heads of a group are
+// split into blocks only when there are fewer (batch, group, chunk) items than threads, so the
+// C B^T product of a chunk is shared by as many heads as possible. Depends on the thread count
+// only through the split, and every item computes the same numbers either way.
+struct ChunkItems {
+  int64_t chunks = 0, head_blocks = 1, heads_per_block = 1, count = 0;
+  ChunkItems(const SsdShape& s, int64_t chunk, int threads) {
+    chunks = ssd_num_chunks(s.length, chunk);
+    const int64_t outer = s.batch * s.groups * chunks;
+    const int64_t per_group = s.heads_per_group();
+    if (outer > 0 && outer < threads) {
+      head_blocks = std::min<int64_t>(per_group, (threads + outer - 1) / outer);
+    }
+    heads_per_block = (per_group + head_blocks - 1) / head_blocks;
+    head_blocks = (per_group + heads_per_block - 1) / heads_per_block;
+    count = outer * head_blocks;
+  }
+  struct Item {
+    int64_t b, g, c, head_begin, head_end;
+  };
+  Item at(int64_t index, const SsdShape& s) const {
+    Item it;
+    const int64_t block = index % head_blocks;
+    index /= head_blocks;
+    it.c = index % chunks;
+    index /= chunks;
+    it.g = index % s.groups;
+    it.b = index / s.groups;
+    const int64_t per_group = s.heads_per_group();
+    it.head_begin = it.g * per_group + block * heads_per_block;
+    it.head_end = std::min(it.g * per_group + per_group, it.head_begin + heads_per_block);
+    return it;
+  }
+};
+
+int ssd_threads();  // the OpenMP pool size (ssd_scan.cpp)
+
+}  // namespace tessera::kernels::ssd_detail
