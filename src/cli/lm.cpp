@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "tessera/core/autograd.h"
 #include "tessera/core/io/npy.h"
 #include "tessera/infer/chat.h"
 #include "tessera/infer/generate.h"
 #include "tessera/models/causal_lm.h"
 #include "tessera/models/presets.h"
+#include "tessera/models/seq2seq.h"
 #include "tessera/train/corpus.h"
 #include "tessera/train/recipe.h"
 
@@ -217,20 +219,40 @@ void add_forward(CLI::App& app) {
   cmd->add_option("--model", *model_dir, "model folder (config.json + weights suffice)")->required();
   cmd->add_option("--ids", *ids_text, "space-separated token ids")->required();
   cmd->add_option("--out", *out, "output .npy (float32)")->required();
+  auto decoder_ids_text = std::make_shared<std::string>();
+  cmd->add_option("--decoder-ids", *decoder_ids_text,
+                  "encoder-decoder models (m2m_100, nllb-moe): decoder input ids; --ids is the source");
   cmd->callback([=] {
-    std::vector<int64_t> ids;
-    std::istringstream in(*ids_text);
-    std::string word;
-    while (in >> word) {
-      try {
-        size_t used = 0;
-        ids.push_back(std::stoll(word, &used));
-        TESSERA_CHECK_INPUT(used == word.size(), "--ids: \"{}\" is not an integer", word);
-      } catch (const std::logic_error&) {
-        throw bad_input("--ids: \"{}\" is not an integer", word);
+    auto parse_ids = [](const std::string& text, const char* flag) {
+      std::vector<int64_t> ids;
+      std::istringstream in(text);
+      std::string word;
+      while (in >> word) {
+        try {
+          size_t used = 0;
+          ids.push_back(std::stoll(word, &used));
+          TESSERA_CHECK_INPUT(used == word.size(), "{}: \"{}\" is not an integer", flag, word);
+        } catch (const std::logic_error&) {
+          throw bad_input("{}: \"{}\" is not an integer", flag, word);
+        }
       }
+      TESSERA_CHECK_INPUT(!ids.empty(), "{}: no token ids given", flag);
+      return ids;
+    };
+    std::vector<int64_t> ids = parse_ids(*ids_text, "--ids");
+    if (models::is_seq2seq_folder(*model_dir)) {
+      // Encoder-decoder: eval-mode decoder logits [T_dec, vocab] for source --ids.
+      TESSERA_CHECK_INPUT(!decoder_ids_text->empty(), "--decoder-ids is required for an encoder-decoder model");
+      std::vector<int64_t> dec = parse_ids(*decoder_ids_text, "--decoder-ids");
+      auto s2s = models::load_seq2seq_model(*model_dir);
+      NoGrad no_grad;
+      Tensor logits = s2s->forward(Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())}),
+                                   Tensor::from_vector(dec, {1, static_cast<int64_t>(dec.size())})).logits;
+      io::save_npy(*out, logits.select(0, 0).to(DType::f32).contiguous());
+      fmt::print("wrote {} decoder logits [{}, {}] to {}\n", s2s->model_type(), dec.size(), s2s->vocab_size(), *out);
+      return;
     }
-    TESSERA_CHECK_INPUT(!ids.empty(), "--ids: no token ids given");
+    TESSERA_CHECK_INPUT(decoder_ids_text->empty(), "--decoder-ids applies to encoder-decoder models only");
     auto model = models::load_model(*model_dir);
     Tensor logits = model->forward(Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())}));
     io::save_npy(*out, logits.select(0, 0).to(DType::f32).contiguous());

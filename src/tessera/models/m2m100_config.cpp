@@ -1,0 +1,139 @@
+// M2M100Config / NllbMoeConfig: upstream config.json keys in, the same keys out.
+#include "tessera/models/m2m100.h"
+
+namespace tessera::models {
+
+namespace {
+
+template <typename T>
+T get_or(const nlohmann::json& j, const char* key, T fallback) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  try {
+    return j[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw bad_input("config.json: \"{}\" has the wrong type ({})", key, j[key].dump());
+  }
+}
+
+template <typename T>
+T require(const nlohmann::json& j, const char* key) {
+  TESSERA_CHECK_INPUT(j.contains(key) && !j[key].is_null(), "config.json: missing \"{}\"", key);
+  return get_or<T>(j, key, T{});
+}
+
+}  // namespace
+
+M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
+  M2M100Config c;
+  c.original = j;
+  c.original.erase("__seed");
+  std::string type = get_or<std::string>(j, "model_type", "m2m_100");
+  TESSERA_CHECK_INPUT(type == "m2m_100" || type == "nllb-moe" || type == "nllb_moe",
+                      "config.json: model_type \"{}\" is not an M2M-100 / NLLB-MoE model", type);
+  c.moe_layout = type != "m2m_100";
+  c.vocab_size = require<int64_t>(j, "vocab_size");
+  c.d_model = require<int64_t>(j, "d_model");
+  c.encoder_layers = require<int64_t>(j, "encoder_layers");
+  c.decoder_layers = require<int64_t>(j, "decoder_layers");
+  c.encoder_attention_heads = require<int64_t>(j, "encoder_attention_heads");
+  c.decoder_attention_heads = require<int64_t>(j, "decoder_attention_heads");
+  c.encoder_ffn_dim = require<int64_t>(j, "encoder_ffn_dim");
+  c.decoder_ffn_dim = require<int64_t>(j, "decoder_ffn_dim");
+  c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 1024);
+  c.activation = nn::parse_activation(get_or<std::string>(j, "activation_function", "relu"));
+  c.scale_embedding = get_or<bool>(j, "scale_embedding", true);
+  c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", true);
+  c.pad_token_id = get_or<int64_t>(j, "pad_token_id", 1);
+  c.bos_token_id = get_or<int64_t>(j, "bos_token_id", 0);
+  c.eos_token_id = get_or<int64_t>(j, "eos_token_id", 2);
+  c.decoder_start_token_id = get_or<int64_t>(j, "decoder_start_token_id", c.eos_token_id);
+  c.dropout = get_or<double>(j, "dropout", 0.1);
+  c.init_std = get_or<double>(j, "init_std", 0.02);
+  if (c.moe_layout) {
+    c.num_experts = require<int64_t>(j, "num_experts");
+    c.expert_capacity = get_or<int64_t>(j, "expert_capacity", 0);
+    c.encoder_sparse_step = get_or<int64_t>(j, "encoder_sparse_step", 4);
+    c.decoder_sparse_step = get_or<int64_t>(j, "decoder_sparse_step", 4);
+    c.router_bias = get_or<bool>(j, "router_bias", false);
+    c.second_expert_policy = get_or<std::string>(j, "second_expert_policy", "all");
+    TESSERA_CHECK_INPUT(c.second_expert_policy == "all",
+                        "config.json: second_expert_policy \"{}\" is not supported (\"all\" is)",
+                        c.second_expert_policy);
+    c.normalize_router_prob_before_dropping = get_or<bool>(j, "normalize_router_prob_before_dropping", false);
+    c.batch_prioritized_routing = get_or<bool>(j, "batch_prioritized_routing", false);
+    c.moe_eval_capacity_token_fraction = get_or<double>(j, "moe_eval_capacity_token_fraction", 1.0);
+    c.moe_token_dropout = get_or<double>(j, "moe_token_dropout", 0.2);
+    c.router_aux_loss_coef = get_or<double>(j, "router_aux_loss_coef", 0.001);
+    TESSERA_CHECK_INPUT(c.num_experts >= 2, "config.json: num_experts must be at least 2, got {}", c.num_experts);
+    TESSERA_CHECK_INPUT(c.moe_token_dropout >= 0 && c.moe_token_dropout < 1,
+                        "config.json: moe_token_dropout {} outside [0, 1)", c.moe_token_dropout);
+  }
+  TESSERA_CHECK_INPUT(c.vocab_size > 0 && c.d_model >= 4 && c.encoder_layers >= 0 && c.decoder_layers >= 0 &&
+                          c.encoder_ffn_dim > 0 && c.decoder_ffn_dim > 0 && c.max_position_embeddings > 0,
+                      "config.json: sizes must be positive (d_model at least 4)");
+  TESSERA_CHECK_INPUT(c.encoder_attention_heads > 0 && c.d_model % c.encoder_attention_heads == 0,
+                      "config.json: d_model {} is not divisible by encoder_attention_heads {}", c.d_model,
+                      c.encoder_attention_heads);
+  TESSERA_CHECK_INPUT(c.decoder_attention_heads > 0 && c.d_model % c.decoder_attention_heads == 0,
+                      "config.json: d_model {} is not divisible by decoder_attention_heads {}", c.d_model,
+                      c.decoder_attention_heads);
+  TESSERA_CHECK_INPUT(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
+                      "config.json: pad_token_id {} outside the vocabulary of {}", c.pad_token_id, c.vocab_size);
+  TESSERA_CHECK_INPUT(c.dropout >= 0 && c.dropout < 1, "config.json: dropout {} outside [0, 1)", c.dropout);
+  return c;
+}
+
+nlohmann::json M2M100Config::to_json() const {
+  nlohmann::json j = original.is_object() ? original : nlohmann::json::object();
+  j["architectures"] = {moe_layout ? "NllbMoeForConditionalGeneration" : "M2M100ForConditionalGeneration"};
+  j["model_type"] = moe_layout ? "nllb-moe" : "m2m_100";
+  j["vocab_size"] = vocab_size;
+  j["d_model"] = d_model;
+  j["encoder_layers"] = encoder_layers;
+  j["decoder_layers"] = decoder_layers;
+  j["encoder_attention_heads"] = encoder_attention_heads;
+  j["decoder_attention_heads"] = decoder_attention_heads;
+  j["encoder_ffn_dim"] = encoder_ffn_dim;
+  j["decoder_ffn_dim"] = decoder_ffn_dim;
+  j["max_position_embeddings"] = max_position_embeddings;
+  j["activation_function"] = nn::activation_name(activation);
+  j["scale_embedding"] = scale_embedding;
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  j["pad_token_id"] = pad_token_id;
+  j["bos_token_id"] = bos_token_id;
+  j["eos_token_id"] = eos_token_id;
+  j["decoder_start_token_id"] = decoder_start_token_id;
+  j["dropout"] = dropout;
+  j["init_std"] = init_std;
+  j["is_encoder_decoder"] = true;
+  if (!j.contains("torch_dtype")) j["torch_dtype"] = "float32";
+  if (moe_layout) {
+    j["num_experts"] = num_experts;
+    j["expert_capacity"] = expert_capacity;
+    j["encoder_sparse_step"] = encoder_sparse_step;
+    j["decoder_sparse_step"] = decoder_sparse_step;
+    j["router_bias"] = router_bias;
+    j["router_dtype"] = "float32";
+    j["second_expert_policy"] = second_expert_policy;
+    j["normalize_router_prob_before_dropping"] = normalize_router_prob_before_dropping;
+    j["batch_prioritized_routing"] = batch_prioritized_routing;
+    j["moe_eval_capacity_token_fraction"] = moe_eval_capacity_token_fraction;
+    j["moe_token_dropout"] = moe_token_dropout;
+    j["router_aux_loss_coef"] = router_aux_loss_coef;
+  }
+  return j;
+}
+
+nn::MoeConfig M2M100Config::moe_config() const {
+  nn::MoeConfig m;
+  m.num_experts = num_experts;
+  m.training_capacity = 0;  // NLLB's rule: 2 * ceil(tokens / experts)
+  m.eval_capacity_fraction = moe_eval_capacity_token_fraction;
+  m.normalize_before_dropping = normalize_router_prob_before_dropping;
+  m.batch_prioritized_routing = batch_prioritized_routing;
+  m.expert_output_masking = moe_token_dropout;
+  m.activation = activation;
+  return m;
+}
+
+}  // namespace tessera::models
