@@ -6,6 +6,7 @@
 //   cumulative sums  a_i = sum_{r<=i} dt_r A              -> reverse cumulative sum into ddt, dA
 // The per-chunk products are BLAS calls, as in the forward.
 #include "tessera/kernels/cpu/gemm.h"
+#include "tessera/kernels/cpu/parallel_policy.h"
 #include "tessera/kernels/cpu/ssd_internal.h"
 
 namespace tessera::kernels {
@@ -33,6 +34,8 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
   const int64_t L = s.length, H = s.heads, P = s.head_dim, N = s.state, G = s.groups;
   const int64_t hpg = s.heads_per_group(), PN = P * N;
   const int64_t nc = ssd_num_chunks(L, chunk);
+  // Small problems stay on the calling thread: waking the team costs more than they do.
+  const bool parallel = s.batch * L * H * PN >= kParallelMinElements;
   auto state_at = [&](int64_t b, int64_t c, int64_t h) {
     return chunk_states + ((b * (nc + 1) + c) * H + h) * PN;
   };
@@ -44,7 +47,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
 
   // dH_c = sum_i exp(a_i) dy_i C_i^T, parallel over (batch, head, chunk).
   const int64_t state_items = s.batch * H * nc;
-#pragma omp parallel if (state_items > 1)
+#pragma omp parallel if (parallel && state_items > 1)
   {
     std::vector<T> cum(chunk), scaled(chunk * P);
 #pragma omp for schedule(dynamic)
@@ -63,7 +66,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
   }
 
   // Reverse scan over chunks: carry = G_c+1; G_c = dH_c + exp(a_end_c) G_c+1.
-#pragma omp parallel for schedule(static) if (s.batch * H > 1)
+#pragma omp parallel for schedule(static) if (parallel && s.batch * H > 1)
   for (int64_t bh = 0; bh < s.batch * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
     std::vector<T> carry(PN, T(0)), cum(chunk);
@@ -97,7 +100,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
   }
   std::vector<T> partial_A(static_cast<size_t>(s.batch * nc * H), T(0));
   std::vector<T> partial_D(static_cast<size_t>(s.batch * nc * H), T(0));
-#pragma omp parallel if (items.count > 1)
+#pragma omp parallel if (parallel && items.count > 1)
   {
     BackwardScratch<T> w(chunk, P, N);
     std::vector<T> local_dx(chunk * P), local_ddt(chunk);

@@ -8,6 +8,7 @@
 #include <omp.h>
 
 #include "tessera/kernels/cpu/gemm.h"
+#include "tessera/kernels/cpu/parallel_policy.h"
 #include "tessera/kernels/cpu/ssd_internal.h"
 
 namespace tessera::kernels {
@@ -34,6 +35,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
   const int64_t L = s.length, H = s.heads, P = s.head_dim, N = s.state, G = s.groups;
   const int64_t hpg = s.heads_per_group(), PN = P * N;
   const int64_t nc = ssd_num_chunks(L, chunk);
+  // Small problems stay on the calling thread: waking the team costs more than they do.
+  const bool parallel = s.batch * L * H * PN >= kParallelMinElements;
   std::vector<T> owned_states;
   if (!chunk_states) {
     owned_states.resize(static_cast<size_t>(s.batch * (nc + 1) * H * PN));
@@ -45,7 +48,7 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
 
   // Step 2, parallel over (batch, head, chunk).
   const int64_t state_items = s.batch * H * nc;
-#pragma omp parallel if (state_items > 1)
+#pragma omp parallel if (parallel && state_items > 1)
   {
     std::vector<T> cum(chunk), weighted(chunk * P);
 #pragma omp for schedule(dynamic)
@@ -67,7 +70,7 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
   }
 
   // Step 3, parallel over (batch, head), sequential over chunks.
-#pragma omp parallel for schedule(static) if (s.batch * H * nc * PN >= (1 << 15))
+#pragma omp parallel for schedule(static) if (parallel && s.batch * H > 1)
   for (int64_t bh = 0; bh < s.batch * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
     T* first = state_at(b, 0, h);
@@ -87,7 +90,7 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
 
   // Steps 1 and 4, parallel over (batch, group, chunk, head block); C B^T shared by the block.
   const ChunkItems items(s, chunk, ssd_threads());
-#pragma omp parallel if (items.count > 1)
+#pragma omp parallel if (parallel && items.count > 1)
   {
     ChunkOutputScratch<T> scratch(chunk, N);
 #pragma omp for schedule(dynamic)

@@ -96,7 +96,7 @@ void ssd_quadratic(const SsdShape& s, const T* x, const T* dt, const T* A, const
       const T* Bg = B + (b * L * G + g) * N;
       const T* Cg = C + (b * L * G + g) * N;
       gemm<T>(false, true, L, L, N, T(1), Cg, G * N, Bg, G * N, T(0), gram.data(), L);
-#pragma omp parallel if (hpg > 1)
+#pragma omp parallel if (hpg > 1 && L * L * P >= kParallelMinElements)
       {
         std::vector<T> mask(static_cast<size_t>(L * L)), cum(static_cast<size_t>(L));
         std::vector<T> scaled(static_cast<size_t>(L * std::max(N, P)));
