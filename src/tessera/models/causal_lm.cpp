@@ -10,6 +10,7 @@
 #include "tessera/core/io/atomic_file.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/core/io/safetensors_folder.h"
+#include "tessera/models/checkpoint_layouts.h"
 #include "tessera/models/gguf_model.h"
 
 namespace tessera::models {
@@ -72,6 +73,7 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
 
 std::unique_ptr<CausalLM> load_model(const std::string& dir) {
   if (fs::is_regular_file(dir) && fs::path(dir).extension() == ".gguf") return load_gguf_model(dir);
+  if (auto model = load_alternative_layout(dir)) return model;  // e.g. original Mamba-2 releases
   nlohmann::json config = read_json_file((fs::path(dir) / "config.json").string());
   std::unique_ptr<CausalLM> model;
   try {
