@@ -163,8 +163,33 @@ Tensor BitLinear::forward(const Tensor& x) const {
   return linear(xq, wq);
 }
 
+void BitLinear::check_packed() const {
+  check_shape(
+      weight_packed,
+      {out_features, packing == TernaryPacking::two_bit ? kernels::ternary2_row_bytes(in_features)
+                                                        : kernels::ternary3_row_bytes(in_features)},
+      weight_packed.name().empty() ? "BitLinear weight_packed" : weight_packed.name());
+  TESSERA_CHECK_INPUT(weight_packed.dtype() == DType::u8, "{}: packed weights must be u8, got {}",
+                      weight_packed.name(), dtype_name(weight_packed.dtype()));
+  Tensor p = weight_packed.contiguous();
+  const bool valid = packing == TernaryPacking::two_bit
+                         ? kernels::ternary2_codes_valid(p.data<uint8_t>(), p.numel())
+                         : kernels::ternary3_codes_valid(p.data<uint8_t>(), p.numel());
+  TESSERA_CHECK_INPUT(valid, "{}: holds codes outside the {} ternary packing", weight_packed.name(),
+                      ternary_packing_name(packing));
+  const float factor = weight_scale.numel() == 1 ? weight_scale.item<float>() : -1.0f;
+  TESSERA_CHECK_INPUT(std::isfinite(factor) && factor > 0.0f,
+                      "{}: weight_scale must be one positive finite number", weight_scale.name());
+}
+
 Tensor BitLinear::forward_packed(const Tensor& x) const {
   NoGrad no_grad;
+  // Files are checked once per tensor (not per token): a bad code would otherwise be read
+  // differently by the two ISAs.
+  if (!checked_packed_.same(weight_packed)) {
+    check_packed();
+    checked_packed_ = weight_packed;
+  }
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   const int64_t rows = in_features > 0 ? x.numel() / in_features : 0;

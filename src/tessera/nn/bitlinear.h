@@ -55,6 +55,8 @@ struct BitLinear {
 
  private:
   Tensor forward_packed(const Tensor& x) const;
+  void check_packed() const;
+  mutable Tensor checked_packed_;
   // Inference on latent weights that do not require grad reuses their quantized copy.
   mutable Tensor cached_source_, cached_quantized_;
 };
