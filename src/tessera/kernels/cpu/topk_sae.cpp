@@ -148,7 +148,8 @@ void topk_sae_encode(const float* x_centered, int64_t rows, int64_t d, const flo
     run_chunk(0, pre);  // one chunk: BLAS may use every thread itself
     return;
   }
-#pragma omp parallel
+  // Small problems stay on one thread: waking a team costs more than the work.
+#pragma omp parallel if (rows * n * d > (int64_t{1} << 22))
   {
     std::vector<float> pre;
 #pragma omp for schedule(dynamic, 1)
