@@ -1,0 +1,84 @@
+#pragma once
+// A small random model folder for the server tests: a llama with a byte-level tokenizer.json
+// (the 256 byte tokens, no merges) plus <eos>, <|im_start|> and <|im_end|> as special tokens,
+// and a tokenizer_config.json whose chat template is ChatML. It generates garbage, which is
+// all the serving machinery needs.
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tessera/models/causal_lm.h"
+
+namespace tessera::serve::testing {
+
+inline std::string byte_level_symbol(int b) {
+  // GPT-2's byte-to-unicode table: printable bytes map to themselves, the rest to U+0100+.
+  int index = 256;
+  for (int x = 0; x < b; ++x) {
+    bool printable = (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174);
+    if (!printable) ++index;
+  }
+  bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
+  uint32_t cp = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(index);
+  std::string utf8;
+  if (cp < 0x80) {
+    utf8 = std::string(1, static_cast<char>(cp));
+  } else {
+    utf8 += static_cast<char>(0xC0 | (cp >> 6));
+    utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return utf8;
+}
+
+inline nlohmann::json byte_tokenizer_json() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[byte_level_symbol(b)] = b;
+  nlohmann::json added = nlohmann::json::array();
+  int id = 256;
+  for (const char* special : {"<eos>", "<|im_start|>", "<|im_end|>"}) {
+    added.push_back({{"id", id++}, {"content", special}, {"special", true}, {"single_word", false},
+                     {"lstrip", false}, {"rstrip", false}, {"normalized", false}});
+  }
+  return {{"version", "1.0"},
+          {"added_tokens", added},
+          {"normalizer", nullptr},
+          {"pre_tokenizer",
+           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+            {"use_regex", true}}},
+          {"post_processor", nullptr},
+          {"decoder",
+           {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+            {"use_regex", true}}},
+          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+}
+
+// Writes the folder (model, tokenizer, config) and returns its path.
+inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7,
+                                    int64_t hidden = 32, int64_t layers = 2) {
+  namespace fs = std::filesystem;
+  fs::create_directories(dir);
+  nlohmann::json config = {{"model_type", "llama"},
+                           {"vocab_size", 259},
+                           {"hidden_size", hidden},
+                           {"intermediate_size", hidden * 2},
+                           {"num_hidden_layers", layers},
+                           {"num_attention_heads", 4},
+                           {"num_key_value_heads", 2},
+                           {"max_position_embeddings", 512},
+                           {"initializer_range", 0.5},
+                           {"eos_token_id", 256}};
+  auto model = models::create_model(config, seed);
+  models::save_model(*model, dir);
+  std::ofstream(dir + "/tokenizer.json") << byte_tokenizer_json().dump();
+  nlohmann::json tokenizer_config = {
+      {"eos_token", "<eos>"},
+      {"chat_template",
+       "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + "
+       "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"}};
+  std::ofstream(dir + "/tokenizer_config.json") << tokenizer_config.dump();
+  return dir;
+}
+
+}  // namespace tessera::serve::testing
