@@ -58,10 +58,21 @@ gguf_seeds() {  # DIR: small GGUF files (metadata of several kinds; F32, F16, Q8
   } >"$1/f16_nested"
 }
 
+torch_pickle_seeds() {  # DIR: state-dict pickles over the storages "0".."3" the target provides
+  local rebuild='ctorch._utils\n_rebuild_tensor_v2\n'
+  { printf '\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(X\x01\x00\x00\x00w'
+    printf "$rebuild"'((X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x06tQ'
+    printf 'K\x00K\x02K\x03\x86K\x03K\x01\x86\x89h\x00)RtRu.'; } >"$1/float_2x3"
+  { printf '\x80\x02}q\x00(X\x01\x00\x00\x00h'
+    printf "$rebuild"'((X\x07\x00\x00\x00storagectorch\nBFloat16Storage\nX\x01\x00\x00\x002X\x03\x00\x00\x00cpuK\x04tQ'
+    printf 'K\x01K\x02\x85K\x02\x85\x89}tRX\x01\x00\x00\x00nK\x07u.'; } >"$1/bf16_strided"
+}
+
 write_seeds() {
-  local s="$work/seeds/safetensors" n="$work/seeds/npy" g="$work/seeds/gguf"
-  mkdir -p "$s" "$n" "$g"
+  local s="$work/seeds/safetensors" n="$work/seeds/npy" g="$work/seeds/gguf" t="$work/seeds/torch_pickle"
+  mkdir -p "$s" "$n" "$g" "$t"
   gguf_seeds "$g"
+  torch_pickle_seeds "$t"
   safetensors_seed "$s/f32" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' \
     '\x00\x00\x80\x3f\x00\x00\x00\x40'
   safetensors_seed "$s/mixed" '{"__metadata__":{"format":"pt"},"b":{"dtype":"BF16","shape":[2,1],"data_offsets":[0,4]},"i":{"dtype":"I64","shape":[],"data_offsets":[4,12]},"q":{"dtype":"F8_E4M3","shape":[3],"data_offsets":[12,15]}}' \

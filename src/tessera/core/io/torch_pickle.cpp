@@ -376,6 +376,8 @@ class Unpickler {
     if (offset < 0 || (!empty && last >= storage.numel))
       fail("tensor view (offset {}, size {}) reaches past its storage of {} elements", offset, shape_str(shape),
            storage.numel);
+    // Overlapping views (stride 0) would let a few stored bytes claim any size: refuse them.
+    if (count > storage.numel) fail("tensor of {} elements is larger than its storage of {}", count, storage.numel);
     auto bytes = storage_bytes(entry);
     Tensor t = Tensor::empty(shape, storage.dtype);
     auto* out = static_cast<uint8_t*>(t.raw_data());
