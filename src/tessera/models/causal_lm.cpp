@@ -12,6 +12,7 @@
 #include "tessera/core/io/safetensors_folder.h"
 #include "tessera/models/checkpoint_layouts.h"
 #include "tessera/models/gguf_model.h"
+#include "tessera/nn/init_scope.h"
 
 namespace tessera::models {
 
@@ -77,6 +78,7 @@ std::unique_ptr<CausalLM> load_model(const std::string& dir) {
   nlohmann::json config = read_json_file((fs::path(dir) / "config.json").string());
   std::unique_ptr<CausalLM> model;
   try {
+    nn::SkipParameterInit skip_init;  // every parameter is read from the checkpoint below
     model = create_model(config);
   } catch (const Error& e) {
     throw e.with_context(dir);
@@ -114,6 +116,11 @@ void save_model(CausalLM& model, const std::string& dir) {
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors,
                        {{"format", "pt"}});
   write_json_file((fs::path(dir) / "config.json").string(), model.config_json());
+}
+
+Tensor CausalLM::forward_with_hook(const Tensor&, const ActivationHook& hook) {
+  throw bad_input("model_type '{}' does not support activation hooks (site {} at layer {})", model_type(),
+                  hook.site, hook.layer);
 }
 
 int64_t CausalLM::resident_weight_bytes() {

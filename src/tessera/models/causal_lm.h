@@ -38,6 +38,18 @@ class CausalLM {
   // gives the final norm's output), for interpretability tools.
   virtual Tensor hidden_states(const Tensor& ids, int64_t layer) = 0;
 
+  // Interpretability hook (SAE evaluation splices reconstructions in): logits [B, T, vocab] of
+  // a forward pass in which the activation at (hook.layer, hook.site) is replaced by
+  // hook.replace(activation). Sites: resid_pre (entering block `layer`), resid_post (leaving
+  // it), mlp_out (the block's MLP output, before it is added to the residual). The default
+  // throws BadInput: an architecture opts in by overriding it.
+  struct ActivationHook {
+    int64_t layer = 0;
+    std::string site = "resid_post";
+    std::function<Tensor(const Tensor&)> replace;
+  };
+  virtual Tensor forward_with_hook(const Tensor& ids, const ActivationHook& hook);
+
   virtual std::unique_ptr<DecodeState> new_state() const = 0;
   // Decoding: feeds ids [B, T] to B sequences, each with its own state (advanced by T); returns
   // the logits of the last position of each, [B, vocab]. Not recorded for autograd.

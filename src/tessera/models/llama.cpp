@@ -181,6 +181,31 @@ Tensor LlamaModel::hidden_states(const Tensor& ids, int64_t layer) {
   return run_blocks(x, default_positions(ids.size(0), ids.size(1)), layer, nullptr);
 }
 
+Tensor LlamaModel::forward_with_hook(const Tensor& ids, const ActivationHook& hook) {
+  check_ids(ids);
+  TESSERA_CHECK_INPUT(hook.layer >= 0 && hook.layer < num_layers(), "hook layer {} outside [0, {})", hook.layer,
+                      num_layers());
+  TESSERA_CHECK_INPUT(hook.site == "resid_pre" || hook.site == "resid_post" || hook.site == "mlp_out",
+                      "hook site '{}' (expected resid_pre, resid_post or mlp_out)", hook.site);
+  TESSERA_CHECK(static_cast<bool>(hook.replace), "forward_with_hook without a replace function");
+  Tensor positions = default_positions(ids.size(0), ids.size(1));
+  ensure_rope_tables(ids.size(1));
+  Tensor x = embed_tokens_.forward(ids);
+  // The same block computation as run_blocks, with the hook spliced in at its site.
+  for (int64_t i = 0; i < num_layers(); ++i) {
+    const LlamaBlock& block = layers_[i];
+    const bool here = i == hook.layer;
+    if (here && hook.site == "resid_pre") x = hook.replace(x);
+    Tensor h = block.self_attn.forward(block.input_layernorm.forward(x), positions, rope_cos_, rope_sin_, nullptr);
+    x = add(x, h);
+    Tensor mlp_out = block.mlp.forward(block.post_attention_layernorm.forward(x));
+    if (here && hook.site == "mlp_out") mlp_out = hook.replace(mlp_out);
+    x = add(x, mlp_out);
+    if (here && hook.site == "resid_post") x = hook.replace(x);
+  }
+  return logits(x);
+}
+
 std::unique_ptr<DecodeState> LlamaModel::new_state() const {
   auto state = std::make_unique<LlamaState>();
   state->layers.resize(layers_.size());

@@ -45,6 +45,7 @@ class LlamaModel : public CausalLM {
 
   Tensor forward(const Tensor& ids) override;
   Tensor hidden_states(const Tensor& ids, int64_t layer) override;
+  Tensor forward_with_hook(const Tensor& ids, const ActivationHook& hook) override;
   std::unique_ptr<DecodeState> new_state() const override;
   Tensor forward_step(const Tensor& ids, const std::vector<DecodeState*>& states) override;
   nn::ParameterRefs parameters() override;
