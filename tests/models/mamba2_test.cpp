@@ -12,7 +12,9 @@
 #include "tessera/core/autograd.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/models/mamba2.h"
+#include "tessera/models/mamba2_original.h"
 #include "tessera/models/presets.h"
+#include "../core/torch_save_writer.h"
 
 namespace tessera::models {
 namespace {
@@ -189,6 +191,50 @@ TEST(Mamba2Model, SaveLoadRoundTripInTransformersLayout) {
   Tensor ids = ids_tensor({{1, 2, 3, 4, 5, 6}});
   Tensor a = model->forward(ids), b = loaded->forward(ids);
   EXPECT_EQ(a.to_vector<float>(), b.to_vector<float>());
+}
+
+// The original state-spaces layout: mamba_ssm config keys (vocab padded to a multiple of 8),
+// a torch.save pytorch_model.bin with backbone.embedding.* and the tied lm_head copy.
+TEST(Mamba2Model, LoadsTheOriginalStateSpacesLayout) {
+  NoGrad no_grad;
+  nlohmann::json hf = small_config(true);
+  hf["vocab_size"] = 32;
+  auto source = create_model(hf, 8);
+  const nlohmann::json original = {
+      {"d_model", 8}, {"d_intermediate", 0}, {"n_layer", 2}, {"vocab_size", 29},
+      {"ssm_cfg", {{"layer", "Mamba2"}, {"d_state", 5}, {"d_conv", 3}, {"expand", 2}, {"headdim", 4},
+                   {"ngroups", 2}, {"chunk_size", 4}}},
+      {"attn_layer_idx", nlohmann::json::array()}, {"rms_norm", true}, {"residual_in_fp32", true},
+      {"fused_add_norm", true}, {"pad_vocab_size_multiple", 8}, {"tie_embeddings", true}};
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (auto& [name, t] : source->parameters()) {
+    std::string stored = name == "backbone.embeddings.weight" ? "backbone.embedding.weight" : name;
+    tensors.emplace_back(stored, name.find("norm") != std::string::npos ? t->to(DType::bf16).to(DType::f32) : *t);
+    if (name == "backbone.embeddings.weight") tensors.emplace_back("lm_head.weight", *t);
+  }
+  TempDir dir;
+  write_json_file((dir.path / "config.json").string(), original);
+  tessera::testing::write_torch_checkpoint((dir.path / "pytorch_model.bin").string(), tensors);
+  auto loaded = load_model(dir.path.string());
+  EXPECT_EQ(loaded->model_type(), "mamba2");
+  EXPECT_EQ(loaded->vocab_size(), 32);
+  Tensor ids = ids_tensor({{1, 2, 3, 4, 5, 6, 28}});
+  Tensor a = source->forward(ids), b = loaded->forward(ids);
+  auto av = a.to_vector<float>(), bv = b.to_vector<float>();
+  for (size_t i = 0; i < av.size(); ++i) ASSERT_NEAR(av[i], bv[i], 1e-3) << i;  // norms went through bf16
+
+  // The same weights with a mis-shaped tensor: the error names it.
+  tensors[3].second = Tensor::zeros({3, 3});
+  tessera::testing::write_torch_checkpoint((dir.path / "pytorch_model.bin").string(), tensors);
+  try {
+    load_model(dir.path.string());
+    FAIL() << "accepted a mis-shaped tensor";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(tensors[3].first), std::string::npos) << e.what();
+  }
+  nlohmann::json mamba1 = original;
+  mamba1["ssm_cfg"]["layer"] = "Mamba1";
+  EXPECT_THROW(mamba2_config_from_original(mamba1), Error);
 }
 
 TEST(Mamba2Model, BadConfigsAndCheckpointsNameTheProblem) {
