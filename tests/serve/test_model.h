@@ -5,6 +5,8 @@
 // all the serving machinery needs.
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <vector>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -79,6 +81,47 @@ inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7,
        "message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"}};
   std::ofstream(dir + "/tokenizer_config.json") << tokenizer_config.dump();
   return dir;
+}
+
+}  // namespace tessera::serve::testing
+
+namespace tessera::serve::testing {
+
+// A byte-level tokenizer.json whose vocabulary holds the 256 bytes, <eos> (id 256) and
+// `extra` multi-byte tokens: JSON punctuation runs, digits, words and random byte strings
+// (some of them invalid UTF-8 on their own), like a real BPE vocabulary's mix.
+inline nlohmann::json synthetic_tokenizer_json(int extra, uint64_t seed) {
+  nlohmann::json j = byte_tokenizer_json();
+  nlohmann::json& vocab = j["model"]["vocab"];
+  std::vector<std::string> pieces = {"{\"", "\":", "\",", "\"}", "},", "]}", "[{", "\":\"",
+                                     "true", "false", "null", "00", "12", "3.", ".5", "e+",
+                                     "\\n", "\\u00", " the", "name", "age", "\"name\":", "é",
+                                     "\xE2\x82", "\xAC", "\"\"", "[]", "{}", ",\"", "-1"};
+  uint64_t state = seed * 6364136223846793005ull + 1442695040888963407ull;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  const std::string alphabet = "abcdefghijklmnopqrstuvwxyz0123456789{}[]\":,.-+ eE\\";
+  std::set<std::string> seen;
+  int id = 259;
+  auto add = [&](const std::string& bytes) {
+    if (bytes.size() < 2 || !seen.insert(bytes).second) return;
+    std::string symbol;
+    for (unsigned char c : bytes) symbol += byte_level_symbol(c);
+    vocab[symbol] = id++;
+  };
+  for (const auto& p : pieces) add(p);
+  while (id < 259 + extra) {
+    size_t length = 2 + next() % 7;
+    std::string bytes;
+    for (size_t i = 0; i < length; ++i) {
+      bytes += next() % 16 == 0 ? static_cast<char>(0x80 + next() % 0x80)
+                                : alphabet[next() % alphabet.size()];
+    }
+    add(bytes);
+  }
+  return j;
 }
 
 }  // namespace tessera::serve::testing

@@ -33,6 +33,15 @@ size_t held_back(const std::string& text, const std::vector<std::string>& stops)
       }
     }
   }
+  // Byte-level decoders hand back a character's bytes as they come: hold a trailing lead
+  // byte until its continuation bytes arrive, or a client would get half a character.
+  for (size_t back = 1; back <= std::min<size_t>(4, text.size()); ++back) {
+    auto byte = static_cast<uint8_t>(text[text.size() - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    if (length > back) hold = std::max(hold, back);
+    break;
+  }
   static const std::string kReplacement = "\xEF\xBF\xBD";
   if (text.size() >= 3 && text.compare(text.size() - 3, 3, kReplacement) == 0) {
     hold = std::max<size_t>(hold, 3);

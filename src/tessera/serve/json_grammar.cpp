@@ -17,7 +17,7 @@ constexpr size_t kMaxDepth = 64;         // frames on the matcher's stack
 constexpr int kMaxSchemaDepth = 32;      // nesting of the schema itself
 constexpr uint32_t kMaxIntegerDigits = 16;
 constexpr uint32_t kMaxFractionDigits = 16;
-constexpr uint32_t kMaxExponentDigits = 3;
+constexpr uint32_t kMaxExponentDigits = 2;  // 16 digits and e99 stay inside a double
 
 // Object phases.
 enum : uint8_t { kOpen, kKey, kColon, kValueStart, kInValue, kAfterValue, kComma };
