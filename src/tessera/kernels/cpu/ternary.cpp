@@ -213,10 +213,11 @@ void ternary3_gemm(const uint8_t* packed, int64_t rows, int64_t cols, const int8
     }
   }
   auto run = [&](int64_t lo, int64_t hi) {
-    for (int64_t r = lo; r < hi; ++r) {
-      const uint8_t* row = packed + r * groups;
-      for (int64_t n = 0; n < batch; ++n) {
-        const int16_t* table = tables.data() + n * groups * 256;
+    // Token by token, so one token's tables (groups * 512 bytes) stay in cache for all rows.
+    for (int64_t n = 0; n < batch; ++n) {
+      const int16_t* table = tables.data() + n * groups * 256;
+      for (int64_t r = lo; r < hi; ++r) {
+        const uint8_t* row = packed + r * groups;
         int32_t acc0 = 0, acc1 = 0;
         int64_t g = 0;
         for (; g + 1 < groups; g += 2) {
