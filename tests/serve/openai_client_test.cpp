@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -199,6 +200,116 @@ TEST(OpenAIClient, ParsesUrls) {
   EXPECT_THROW(parse_http_url("http://x:99999"), Error);
   EXPECT_THROW(parse_http_url("http://x:abc/v1"), Error);
   EXPECT_THROW(parse_http_url("http:///v1"), Error);
+}
+
+TEST(Client, RetriesRateLimitsAndServerErrorsWithBackoff) {
+  std::atomic<int> calls{0};
+  FakeEndpoint endpoint([&](const httplib::Request&, httplib::Response& res) {
+    int call = calls++;
+    if (call == 0) {
+      res.status = 429;
+      res.set_header("Retry-After", "0");
+      res.set_content(R"({"error":{"message":"slow down"}})", "application/json");
+    } else if (call == 1) {
+      res.status = 503;
+      res.set_content(R"({"error":{"message":"busy"}})", "application/json");
+    } else {
+      res.set_content(completion("third time").dump(), "application/json");
+    }
+  });
+  ClientOptions options{endpoint.base_url(), "", 5, 5};
+  options.backoff_initial_seconds = 0.01;
+  Client client(options);
+  EXPECT_EQ(client.chat(sample_request()).content, "third time");
+  UsageTotals usage = client.usage();
+  EXPECT_EQ(usage.retries, 2);
+  EXPECT_EQ(usage.calls, 1);
+  EXPECT_EQ(usage.prompt_tokens, 12);
+  EXPECT_EQ(usage.completion_tokens, 3);
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(Client, GivesUpAfterMaxRetriesAndDoesNotRetryClientErrors) {
+  std::atomic<int> calls{0};
+  FakeEndpoint endpoint([&](const httplib::Request&, httplib::Response& res) {
+    ++calls;
+    res.status = 500;
+    res.set_content(R"({"error":{"message":"broken"}})", "application/json");
+  });
+  ClientOptions options{endpoint.base_url(), "", 5, 5};
+  options.max_retries = 3;
+  options.backoff_initial_seconds = 0.001;
+  Client client(options);
+  EXPECT_THROW(client.chat(sample_request()), Error);
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(client.usage().failures, 1);
+  FakeEndpoint bad_request([&](const httplib::Request&, httplib::Response& res) {
+    ++calls;
+    res.status = 400;
+    res.set_content(R"({"error":{"message":"no"}})", "application/json");
+  });
+  Client strict({bad_request.base_url(), "", 5, 5});
+  calls = 0;
+  EXPECT_THROW(strict.chat(sample_request()), Error);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(Client, StreamsServerSentEventsAndParsesChoices) {
+  FakeEndpoint endpoint([](const httplib::Request&, httplib::Response& res) {
+    std::string body;
+    for (const char* piece : {"Hel", "lo", " there"}) {
+      nlohmann::json chunk = {{"model", "tiny"},
+                              {"choices", {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}}};
+      body += "data: " + chunk.dump() + "\n\n";
+    }
+    body += ": a comment line\n\n";
+    body += R"(data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})" "\n\n";
+    body += R"(data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":3}})" "\n\n";
+    body += "data: [DONE]\n\n";
+    res.set_content(body, "text/event-stream");
+  });
+  Client client({endpoint.base_url(), "", 5, 5});
+  std::string seen;
+  ChatResponse response = client.chat_stream(sample_request(), [&](size_t choice, std::string_view delta) {
+    EXPECT_EQ(choice, 0u);
+    seen += delta;
+    return true;
+  });
+  EXPECT_EQ(seen, "Hello there");
+  EXPECT_EQ(response.content, "Hello there");
+  EXPECT_EQ(response.finish_reason, "length");
+  EXPECT_EQ(response.completion_tokens, 3);
+  EXPECT_TRUE(endpoint.last_body()["stream"].get<bool>());
+  EXPECT_EQ(client.usage().prompt_tokens, 4);
+}
+
+TEST(Client, SendsTheNewFieldsAndReadsEveryChoice) {
+  FakeEndpoint endpoint([](const httplib::Request&, httplib::Response& res) {
+    nlohmann::json reply = completion("a");
+    reply["choices"].push_back({{"index", 1}, {"message", {{"role", "assistant"}, {"content", "b"}}}, {"finish_reason", "stop"},
+                                {"logprobs", {{"content", {{{"token", "b"}, {"logprob", -0.5}, {"top_logprobs", {{{"token", "b"}, {"logprob", -0.5}}}}}}}}}});
+    res.set_content(reply.dump(), "application/json");
+  });
+  ClientOptions options{endpoint.base_url(), "", 5, 5};
+  options.model = "default-model";
+  Client client(options);
+  ChatRequest request;
+  request.messages = {{"user", "x"}};
+  request.n = 2;
+  request.top_p = 0.5;
+  request.logprobs = true;
+  request.top_logprobs = 1;
+  request.response_format = json_schema_format("thing", {{"type", "object"}});
+  ChatResponse response = client.chat(request);
+  ASSERT_EQ(response.choices.size(), 2u);
+  EXPECT_EQ(response.choices[1].content, "b");
+  ASSERT_EQ(response.choices[1].logprobs.size(), 1u);
+  EXPECT_DOUBLE_EQ(response.choices[1].logprobs[0].logprob, -0.5);
+  nlohmann::json sent = endpoint.last_body();
+  EXPECT_EQ(sent["model"], "default-model");
+  EXPECT_EQ(sent["n"], 2);
+  EXPECT_EQ(sent["top_logprobs"], 1);
+  EXPECT_EQ(sent["response_format"]["json_schema"]["name"], "thing");
 }
 
 }  // namespace

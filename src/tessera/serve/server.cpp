@@ -132,7 +132,9 @@ void Server::register_routes() {
   const int threads = options_.http_threads;
   server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server.set_tcp_nodelay(true);
-  server.set_keep_alive_timeout(30);
+  // Idle keep-alive connections hold a worker thread and delay shutdown until they time out
+  // (httplib only notices a stopped server between requests): keep the idle wait short.
+  server.set_keep_alive_timeout(5);
   server.set_read_timeout(30, 0);
   server.set_write_timeout(30, 0);
   server.set_payload_max_length(options_.max_body_bytes);

@@ -22,6 +22,11 @@ int64_t unix_time() {
       .count();
 }
 
+// JSON has no -infinity; OpenAI reports impossible alternatives as -9999.
+double finite_logprob(float logprob) {
+  return std::isfinite(logprob) ? static_cast<double>(logprob) : -9999.0;
+}
+
 json byte_array(const std::string& bytes) {
   json out = json::array();
   for (char c : bytes) out.push_back(static_cast<uint8_t>(c));
@@ -54,10 +59,10 @@ class Formatter {
         json top = json::array();
         for (const auto& [id, logprob] : e.top) {
           std::string alt = token_text(id);
-          top.push_back({{"token", alt}, {"logprob", logprob}, {"bytes", byte_array(alt)}});
+          top.push_back({{"token", alt}, {"logprob", finite_logprob(logprob)}, {"bytes", byte_array(alt)}});
         }
         content.push_back({{"token", token},
-                           {"logprob", e.logprob},
+                           {"logprob", finite_logprob(e.logprob)},
                            {"bytes", byte_array(token)},
                            {"top_logprobs", top}});
       }
@@ -68,9 +73,9 @@ class Formatter {
     for (const TokenLogprob& e : entries) {
       std::string token = token_text(e.id);
       tokens.push_back(token);
-      values.push_back(e.logprob);
+      values.push_back(finite_logprob(e.logprob));
       json top = json::object();
-      for (const auto& [id, logprob] : e.top) top[token_text(id)] = logprob;
+      for (const auto& [id, logprob] : e.top) top[token_text(id)] = finite_logprob(logprob);
       tops.push_back(top);
       offsets.push_back(text_offset);
       text_offset += token.size();
