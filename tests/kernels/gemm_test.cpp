@@ -44,6 +44,24 @@ TEST(Gemm, MatchesTripleLoopForEveryTransposeCombination) {
   }
 }
 
+// One row (decoding a token) or one column goes through GEMV instead of GEMM; beta = 0 must
+// still ignore whatever C held (NaN here), with and without padding and transposes.
+TEST(Gemm, SingleRowAndSingleColumnProductsMatchTripleLoop) {
+  uint32_t seed = 100;
+  for (bool ta : {false, true}) {
+    for (bool tb : {false, true}) {
+      for (int64_t pad : {0, 3}) {
+        check_gemm<float>(ta, tb, 1, 257, 100, 1.0f, 0.0f, pad, seed += 3);
+        check_gemm<float>(ta, tb, 1, 64, 33, -0.5f, 1.5f, pad, seed += 3);
+        check_gemm<double>(ta, tb, 129, 1, 65, 1.0, 0.0, pad, seed += 3);
+        check_gemm<double>(ta, tb, 17, 1, 300, 2.0, -1.0, pad, seed += 3);
+        check_gemm<double>(ta, tb, 1, 300, 17, 1.0, 0.0, pad, seed += 3);
+        check_gemm<float>(ta, tb, 40, 1, 9, 1.0f, 0.0f, pad, seed += 3);
+      }
+    }
+  }
+}
+
 TEST(Gemm, EmptyInnerDimensionScalesC) {
   std::vector<float> C = {1, 2, 3, 4};
   gemm<float>(false, false, 2, 2, 0, 1.0f, nullptr, 1, nullptr, 2, 3.0f, C.data(), 2);

@@ -7,6 +7,7 @@
 #include "tessera/core/io/gguf.h"
 #include "tessera/core/io/gguf_llama.h"
 #include "tessera/models/llama.h"
+#include "tessera/nn/init_scope.h"
 
 namespace tessera::models {
 
@@ -39,7 +40,11 @@ std::unique_ptr<CausalLM> load_gguf_model(const std::string& path) {
   if (meta.rope_scaling_factor > 0 && meta.rope_scaling_factor != 1.0) {
     config["rope_scaling"] = {{"rope_type", "linear"}, {"factor", meta.rope_scaling_factor}};
   }
-  std::unique_ptr<CausalLM> model = create_model(config);
+  std::unique_ptr<CausalLM> model;
+  {
+    nn::SkipParameterInit skip_init;  // every parameter is read from the file below
+    model = create_model(config);
+  }
   nn::ParameterRefs params = model->parameters();
   std::map<std::string, Tensor*> by_name(params.begin(), params.end());
   std::set<std::string> filled;

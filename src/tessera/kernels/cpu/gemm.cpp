@@ -28,17 +28,44 @@ blasint blas_size(int64_t value, const char* what) {
   return static_cast<blasint>(value);
 }
 
-void call_blas(bool trans_a, bool trans_b, blasint M, blasint N, blasint K, float alpha,
-               const float* A, blasint lda, const float* B, blasint ldb, float beta, float* C,
-               blasint ldc) {
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint M, blasint N, blasint K, float alpha,
+               const float* A, blasint lda, const float* B, blasint ldb, float beta, float* C, blasint ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
-void call_blas(bool trans_a, bool trans_b, blasint M, blasint N, blasint K, double alpha,
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint M, blasint N, blasint K, double alpha,
                const double* A, blasint lda, const double* B, blasint ldb, double beta, double* C,
                blasint ldc) {
-  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-              trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+void blas_gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, float alpha, const float* A, blasint lda,
+               const float* x, blasint incx, float beta, float* y, blasint incy) {
+  cblas_sgemv(CblasRowMajor, t, rows, cols, alpha, A, lda, x, incx, beta, y, incy);
+}
+void blas_gemv(CBLAS_TRANSPOSE t, blasint rows, blasint cols, double alpha, const double* A, blasint lda,
+               const double* x, blasint incx, double beta, double* y, blasint incy) {
+  cblas_dgemv(CblasRowMajor, t, rows, cols, alpha, A, lda, x, incx, beta, y, incy);
+}
+
+// A product with a single row (decoding one token: x[1, K] times a weight) or a single
+// column goes to GEMV: GEMM would first copy the whole weight matrix into its packed layout,
+// which for one row costs more memory traffic than the product itself (decode is memory bound).
+template <typename T>
+void call_blas(bool trans_a, bool trans_b, blasint M, blasint N, blasint K, T alpha, const T* A,
+               blasint lda, const T* B, blasint ldb, T beta, T* C, blasint ldc) {
+  if (M == 1) {
+    // C[0, :] = alpha * op(B)^T a + beta C, a = op(A)[0, :] (stride lda when A is transposed).
+    const blasint inc_a = trans_a ? lda : 1;
+    if (trans_b) return blas_gemv(CblasNoTrans, N, K, alpha, B, ldb, A, inc_a, beta, C, 1);
+    return blas_gemv(CblasTrans, K, N, alpha, B, ldb, A, inc_a, beta, C, 1);
+  }
+  if (N == 1) {
+    // C[:, 0] (stride ldc) = alpha * op(A) b + beta C, b = op(B)[:, 0].
+    const blasint inc_b = trans_b ? 1 : ldb;
+    if (trans_a) return blas_gemv(CblasTrans, K, M, alpha, A, lda, B, inc_b, beta, C, ldc);
+    return blas_gemv(CblasNoTrans, M, K, alpha, A, lda, B, inc_b, beta, C, ldc);
+  }
+  blas_gemm(trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+            A, lda, B, ldb, beta, C, ldc);
 }
 
 // C = beta C when the inner dimension is empty (BLAS would reject lda = 0). beta = 0 writes
