@@ -1,6 +1,16 @@
 #include "tessera/nn/layers.h"
 
+#include "tessera/nn/init_scope.h"
+
 namespace tessera::nn {
+
+namespace {
+thread_local bool skip_parameter_init = false;
+}  // namespace
+
+SkipParameterInit::SkipParameterInit() : previous_(skip_parameter_init) { skip_parameter_init = true; }
+SkipParameterInit::~SkipParameterInit() { skip_parameter_init = previous_; }
+bool parameter_init_skipped() { return skip_parameter_init; }
 
 namespace {
 void add(ParameterRefs& out, const std::string& prefix, const char* name, Tensor& t) {
@@ -10,7 +20,7 @@ void add(ParameterRefs& out, const std::string& prefix, const char* name, Tensor
 
 Linear Linear::create(int64_t in, int64_t out, bool with_bias, double std, Generator& gen) {
   Linear l;
-  l.weight = rand_normal({out, in}, 0.0, std, gen);
+  l.weight = parameter_init_skipped() ? Tensor::empty({out, in}) : rand_normal({out, in}, 0.0, std, gen);
   if (with_bias) l.bias = Tensor::zeros({out});
   return l;
 }
@@ -21,7 +31,7 @@ void Linear::parameters(const std::string& prefix, ParameterRefs& out) {
 }
 
 Embedding Embedding::create(int64_t vocab, int64_t dim, double std, Generator& gen) {
-  return {rand_normal({vocab, dim}, 0.0, std, gen)};
+  return {parameter_init_skipped() ? Tensor::empty({vocab, dim}) : rand_normal({vocab, dim}, 0.0, std, gen)};
 }
 
 void Embedding::parameters(const std::string& prefix, ParameterRefs& out) {
