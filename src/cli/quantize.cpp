@@ -23,18 +23,18 @@ const char* const kCompanionFiles[] = {"tokenizer.json", "tokenizer.model", "tok
                                        "special_tokens_map.json", "generation_config.json"};
 
 void run_quantize(const std::string& model_dir, const std::string& out_dir,
-                  const std::string& packing_name, bool json) {
+                  const std::string& packing_name, const std::string& embeddings, bool json) {
   const nn::TernaryPacking packing = nn::parse_ternary_packing(packing_name);
   auto model = models::load_model(model_dir);
   auto* hgrn = dynamic_cast<models::HgrnBitModel*>(model.get());
   TESSERA_CHECK_INPUT(hgrn != nullptr, "{}: model_type {} has no ternary layers (hgrn_bit has)",
                       model_dir, model->model_type());
-  auto quantized = hgrn->quantized(packing);
+  auto quantized = hgrn->quantized(packing, embeddings);
   // The same model held in f32: every parameter at 4 bytes, BitLinear weights at their logical
   // [out, in] size (the input may itself be packed).
   int64_t source_bytes = 0;
   for (auto& [name, t] : quantized->parameters()) {
-    if (name.ends_with(".weight_packed") || name.ends_with(".weight_scale")) continue;
+    if (name.ends_with(".weight_packed") || name.ends_with("_scale")) continue;
     source_bytes += t->numel() * 4;
   }
   for (auto& [name, layer] : quantized->bit_linears())
@@ -70,6 +70,7 @@ void run_quantize(const std::string& model_dir, const std::string& out_dir,
     nlohmann::json out = {
         {"out", out_dir},
         {"packing", packing_name},
+        {"embeddings", embeddings},
         {"ternary_weights", weights},
         {"zero_fraction", static_cast<double>(zeros) / std::max<int64_t>(weights, 1)},
         {"bits_per_weight", bits},
@@ -146,7 +147,7 @@ void print_bench(const std::vector<nn::TernaryBenchRow>& rows, bool json) {
 
 void add_quantize_commands(CLI::App& app) {
   struct QuantizeOptions {
-    std::string model, out, packing = "2bit";
+    std::string model, out, packing = "2bit", embeddings = "bf16";
     bool json = false;
   };
   auto q = std::make_shared<QuantizeOptions>();
@@ -156,9 +157,13 @@ void add_quantize_commands(CLI::App& app) {
   cmd->add_option("--out", q->out, "output folder")->required();
   cmd->add_option("--packing", q->packing, "2bit (4 weights/byte) or base3 (5 weights/byte)")
       ->check(CLI::IsMember({"2bit", "base3"}));
+  cmd->add_option("--embeddings", q->embeddings,
+                  "embedding table: bf16 (lossless for bf16 releases) or int8 (per-row absmax)")
+      ->check(CLI::IsMember({"bf16", "int8"}));
   cmd->add_flag("--json", q->json, "machine-readable statistics");
-  cmd->callback(
-      [q] { run_quantize(q->model, q->out, q->packing, q->json || global_options().json); });
+  cmd->callback([q] {
+    run_quantize(q->model, q->out, q->packing, q->embeddings, q->json || global_options().json);
+  });
 
   CLI::App* bench = nullptr;
   try {

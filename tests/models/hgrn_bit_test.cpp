@@ -168,9 +168,17 @@ TEST(HgrnBit, QuantizedFolderLoadsAndMatchesTheLatentModel) {
   Tensor ids = ids_of({3, 7, 11, 5, 9, 2, 4, 8}, 1);
   Tensor latent = model->forward(ids);
   const int64_t latent_bytes = model->resident_weight_bytes();
-  for (auto packing : {nn::TernaryPacking::two_bit, nn::TernaryPacking::base3}) {
-    fs::path dir = temp_dir(std::string("quantized_") + nn::ternary_packing_name(packing));
-    auto q = hgrn->quantized(packing);
+  struct Variant {
+    nn::TernaryPacking packing;
+    const char* embeddings;
+  };
+  for (Variant v :
+       {Variant{nn::TernaryPacking::two_bit, "bf16"}, Variant{nn::TernaryPacking::base3, "bf16"},
+        Variant{nn::TernaryPacking::two_bit, "int8"}}) {
+    const auto packing = v.packing;
+    fs::path dir =
+        temp_dir(std::string("quantized_") + nn::ternary_packing_name(packing) + v.embeddings);
+    auto q = hgrn->quantized(packing, v.embeddings);
     save_model(*q, dir.string());
     auto loaded = load_model(dir.string());
     auto* packed = dynamic_cast<HgrnBitModel*>(loaded.get());

@@ -1,5 +1,6 @@
 #include "tessera/models/hgrn_bit.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "tessera/core/autograd.h"
@@ -34,8 +35,14 @@ HgrnBitModel::HgrnBitModel(const HgrnBitConfig& config, uint64_t seed) : config_
   const int64_t d = config.hidden_size, inter = config.effective_intermediate_size();
   const int64_t L = config.num_hidden_layers;
   const bool packed = config.packing != nn::TernaryPacking::none;
-  embeddings_ = packed ? Tensor::zeros({config.vocab_size, d}, DType::bf16)
-                       : rand_normal({config.vocab_size, d}, 0.0, std, gen);
+  if (!packed) {
+    embeddings_ = rand_normal({config.vocab_size, d}, 0.0, std, gen);
+  } else if (config.embedding_storage == "int8") {
+    embeddings_ = Tensor::zeros({config.vocab_size, d}, DType::i8);
+    embedding_scales_ = Tensor::ones({config.vocab_size});
+  } else {
+    embeddings_ = Tensor::zeros({config.vocab_size, d}, DType::bf16);
+  }
   if (config.use_lower_bound) lower_bounds_ = Tensor::zeros({L, d});
   for (int64_t i = 0; i < L; ++i) {
     HgrnBitBlock block;
@@ -71,19 +78,27 @@ HgrnBitModel::HgrnBitModel(const HgrnBitConfig& config, uint64_t seed) : config_
 }
 
 Tensor HgrnBitModel::embed(const Tensor& ids) const {
-  if (embeddings_.dtype() != DType::bf16) return embedding(embeddings_, ids);
-  // bf16 table (quantized folders): gather the rows, widen only those.
+  const DType storage = embeddings_.dtype();
+  if (storage != DType::bf16 && storage != DType::i8) return embedding(embeddings_, ids);
+  // Packed folders: gather the rows, widen only those.
   Tensor idx = ids.to(DType::i64).contiguous();
   const int64_t n = idx.numel(), d = config_.hidden_size;
   const int64_t* pi = idx.data<int64_t>();
   Tensor table = embeddings_.contiguous();
-  const uint16_t* src = static_cast<const uint16_t*>(table.raw_data());
+  Tensor scales = embedding_scales_.defined() ? embedding_scales_.contiguous() : Tensor();
   Tensor out = Tensor::empty({n, d});
   float* po = out.data<float>();
   for (int64_t k = 0; k < n; ++k) {
     TESSERA_CHECK_INPUT(pi[k] >= 0 && pi[k] < config_.vocab_size,
                         "token id {} outside the vocabulary of {}", pi[k], config_.vocab_size);
-    for (int64_t c = 0; c < d; ++c) po[k * d + c] = bf16_to_f32(src[pi[k] * d + c]);
+    if (storage == DType::bf16) {
+      const uint16_t* src = static_cast<const uint16_t*>(table.raw_data()) + pi[k] * d;
+      for (int64_t c = 0; c < d; ++c) po[k * d + c] = bf16_to_f32(src[c]);
+    } else {
+      const int8_t* src = table.data<int8_t>() + pi[k] * d;
+      const float scale = scales.data<float>()[pi[k]];
+      for (int64_t c = 0; c < d; ++c) po[k * d + c] = static_cast<float>(src[c]) * scale;
+    }
   }
   Shape shape = ids.shape();
   shape.push_back(d);
@@ -161,6 +176,8 @@ Tensor HgrnBitModel::forward_step(const Tensor& ids, const std::vector<DecodeSta
 nn::ParameterRefs HgrnBitModel::parameters() {
   nn::ParameterRefs out;
   out.emplace_back("model.embeddings.weight", &embeddings_);
+  if (embedding_scales_.defined())
+    out.emplace_back("model.embeddings.weight_scale", &embedding_scales_);
   if (lower_bounds_.defined()) out.emplace_back("model.lower_bounds", &lower_bounds_);
   for (size_t i = 0; i < layers_.size(); ++i) {
     const std::string p = "model.layers." + std::to_string(i) + ".";
@@ -200,13 +217,39 @@ int64_t HgrnBitModel::resident_weight_bytes() {
   return bytes;
 }
 
-std::unique_ptr<HgrnBitModel> HgrnBitModel::quantized(nn::TernaryPacking packing) const {
+std::unique_ptr<HgrnBitModel> HgrnBitModel::quantized(nn::TernaryPacking packing,
+                                                      const std::string& embedding_storage) const {
   TESSERA_CHECK(packing != nn::TernaryPacking::none, "quantized: a packing is required");
+  TESSERA_CHECK_INPUT(embedding_storage == "bf16" || embedding_storage == "int8",
+                      "embedding storage \"{}\" is not supported (bf16 or int8)",
+                      embedding_storage);
   HgrnBitConfig config = config_;
   config.packing = packing;
+  config.embedding_storage = embedding_storage;
   auto out = std::make_unique<HgrnBitModel>(config, 0);
   NoGrad no_grad;
-  out->embeddings_ = embeddings_.detach().to(DType::bf16).contiguous();
+  // Rows as f32 (an already packed source is widened first, so nothing is quantized twice
+  // beyond its own rounding).
+  Tensor rows = embed(Tensor::arange(config_.vocab_size)).contiguous();
+  if (embedding_storage == "bf16") {
+    out->embeddings_ = rows.to(DType::bf16).contiguous();
+  } else {
+    // Per-row absmax int8: scale = max|row| / 127.
+    const int64_t V = config_.vocab_size, d = config_.hidden_size;
+    const float* src = rows.data<float>();
+    int8_t* dst = out->embeddings_.data<int8_t>();
+    float* scales = out->embedding_scales_.data<float>();
+    for (int64_t v = 0; v < V; ++v) {
+      float max_abs = 0;
+      for (int64_t c = 0; c < d; ++c) max_abs = std::max(max_abs, std::fabs(src[v * d + c]));
+      const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+      for (int64_t c = 0; c < d; ++c) {
+        dst[v * d + c] =
+            static_cast<int8_t>(std::clamp(std::round(src[v * d + c] / scale), -127.0f, 127.0f));
+      }
+      scales[v] = scale;
+    }
+  }
   if (lower_bounds_.defined()) out->lower_bounds_ = lower_bounds_.detach().clone();
   for (size_t i = 0; i < layers_.size(); ++i) {
     const HgrnBitBlock& from = layers_[i];

@@ -27,6 +27,9 @@ struct HgrnBitConfig {
   nlohmann::json bos_token_id = 1, eos_token_id = 2, pad_token_id = nullptr;
   // Packed (quantized) folders only.
   nn::TernaryPacking packing = nn::TernaryPacking::none;
+  // Embedding table of a packed folder: "bf16" (lossless for the bf16 releases) or "int8"
+  // (per-row absmax, with "model.embeddings.weight_scale" [vocab]).
+  std::string embedding_storage = "bf16";
 
   // Parses upstream keys; BadInput naming the key for unsupported or inconsistent values.
   static HgrnBitConfig from_json(const nlohmann::json& j);
@@ -68,7 +71,8 @@ class HgrnBitModel : public CausalLM {
   bool is_packed() const { return config_.packing != nn::TernaryPacking::none; }
   // A packed copy (the quantize export): every BitLinear packed with its scale kept, the
   // embeddings in bf16, everything else unchanged.
-  std::unique_ptr<HgrnBitModel> quantized(nn::TernaryPacking packing) const;
+  std::unique_ptr<HgrnBitModel> quantized(nn::TernaryPacking packing,
+                                          const std::string& embedding_storage = "bf16") const;
   // Every BitLinear with its checkpoint prefix (for statistics).
   std::vector<std::pair<std::string, const nn::BitLinear*>> bit_linears() const;
 
@@ -79,8 +83,9 @@ class HgrnBitModel : public CausalLM {
   Tensor run_blocks(Tensor x, int64_t stop_after, std::vector<Tensor>* states);
 
   HgrnBitConfig config_;
-  Tensor embeddings_;    // [vocab, hidden]; f32, or bf16 when packed
-  Tensor lower_bounds_;  // [layers, hidden] when use_lower_bound
+  Tensor embeddings_;        // [vocab, hidden]; f32, or bf16 / i8 when packed
+  Tensor embedding_scales_;  // [vocab] f32 for i8 embeddings
+  Tensor lower_bounds_;      // [layers, hidden] when use_lower_bound
   std::vector<HgrnBitBlock> layers_;
   nn::RMSNorm norm_;
   nn::BitLinear lm_head_;

@@ -71,6 +71,11 @@ HgrnBitConfig HgrnBitConfig::from_json(const nlohmann::json& j) {
                         "config.json: quantization_config is not a {} export ({})", kQuantMethod,
                         q.dump());
     c.packing = nn::parse_ternary_packing(get_or<std::string>(q, "packing", ""));
+    c.embedding_storage = get_or<std::string>(q, "embeddings", "bf16");
+    TESSERA_CHECK_INPUT(c.embedding_storage == "bf16" || c.embedding_storage == "int8",
+                        "config.json: quantization_config.embeddings \"{}\" is not supported "
+                        "(bf16 or int8)",
+                        c.embedding_storage);
   }
   return c;
 }
@@ -117,7 +122,7 @@ nlohmann::json HgrnBitConfig::to_json() const {
                                 {"packing", nn::ternary_packing_name(packing)},
                                 {"weight_scale", "per-tensor, stored, w = trit * weight_scale"},
                                 {"activations", "int8 per-token absmax"},
-                                {"embeddings", "bf16"}};
+                                {"embeddings", embedding_storage}};
   }
   return j;
 }
