@@ -314,6 +314,7 @@ void add_mt_commands(CLI::App& app) {
   CLI::App* group = mt_command_group(app);
   add_eval_command(*group);
   add_toxicity_command(*group);
+  add_mt_nllb_commands(*group);
 }
 
 }  // namespace tessera::cli

@@ -7,5 +7,7 @@
 namespace tessera::cli {
 
 CLI::App* mt_command_group(CLI::App& app);
+// NLLB: mt build-corpus, mt train (cli/mt_nllb.cpp).
+void add_mt_nllb_commands(CLI::App& group);
 
 }  // namespace tessera::cli
