@@ -17,12 +17,11 @@ using namespace ssd_detail;
 
 namespace {
 
-// Steps 1 and 4 for the heads of one work item: y rows of chunk `c` are written here only.
 template <typename T>
-struct ChunkOutputScratch {
-  std::vector<T> gram, mask, cum, scaled_c;
-  ChunkOutputScratch(int64_t Q, int64_t N)
-      : gram(Q * Q), mask(Q * Q), cum(Q), scaled_c(Q * N) {}
+struct ChunkScratch {
+  std::vector<T> gram, mask, cum, row_scale, col_scale, weighted;
+  ChunkScratch(int64_t Q, int64_t width)
+      : gram(Q * Q), mask(Q * Q), cum(Q), row_scale(Q), col_scale(Q), weighted(Q * width) {}
 };
 
 }  // namespace
@@ -33,7 +32,7 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
                  T* chunk_states) {
   check_ssd_shape(s, chunk);
   const int64_t L = s.length, H = s.heads, P = s.head_dim, N = s.state, G = s.groups;
-  const int64_t hpg = s.heads_per_group(), PN = P * N;
+  const int64_t PN = P * N;
   const int64_t nc = ssd_num_chunks(L, chunk);
   // Small problems stay on the calling thread: waking the team costs more than they do.
   const bool parallel = s.batch * L * H * PN >= kParallelMinElements;
@@ -46,26 +45,35 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
   auto state_at = [&](int64_t b, int64_t c, int64_t h) { return chunk_states + ((b * (nc + 1) + c) * H + h) * PN; };
   std::vector<T> chunk_decay(static_cast<size_t>(s.batch * nc * H));  // exp(A_end) per chunk
 
-  // Step 2, parallel over (batch, head, chunk).
-  const int64_t state_items = s.batch * H * nc;
-#pragma omp parallel if (parallel && state_items > 1)
+  // Work items (batch, group, chunk, head block): the heads of a block share B and C, so their
+  // products are single BLAS calls over all of them (heads of a group are adjacent in x, y and
+  // the states).
+  const ChunkItems items(s, chunk, ssd_threads());
+
+  // Step 2: S_c for every head of the item in one product, [heads * P, Q] x [Q, N].
+#pragma omp parallel if (parallel && items.count > 1)
   {
-    std::vector<T> cum(chunk), weighted(chunk * P);
+    ChunkScratch<T> scratch(chunk, items.heads_per_block * P);
 #pragma omp for schedule(dynamic)
-    for (int64_t item = 0; item < state_items; ++item) {
-      const int64_t c = item % nc, h = (item / nc) % H, b = item / (nc * H), g = h / hpg;
-      const int64_t t0 = c * chunk, Q = std::min(chunk, L - t0);
-      const T* dtc = dt + (b * L + t0) * H + h;
-      cumulative_decay(dtc, H, Q, A[h], cum.data());
-      const T end = cum[Q - 1];
-      const T* xc = x + ((b * L + t0) * H + h) * P;
-      for (int64_t j = 0; j < Q; ++j) {
-        const T w = std::exp(end - cum[j]) * dtc[j * H];
-        for (int64_t p = 0; p < P; ++p) weighted[j * P + p] = w * xc[j * H * P + p];
+    for (int64_t index = 0; index < items.count; ++index) {
+      const auto it = items.at(index, s);
+      const int64_t t0 = it.c * chunk, Q = std::min(chunk, L - t0), heads = it.head_end - it.head_begin;
+      const int64_t width = heads * P;
+      for (int64_t h = it.head_begin; h < it.head_end; ++h) {
+        const T* dtc = dt + (it.b * L + t0) * H + h;
+        T* cum = scratch.cum.data();
+        cumulative_decay(dtc, H, Q, A[h], cum);
+        const T end = cum[Q - 1];
+        const T* xc = x + ((it.b * L + t0) * H + h) * P;
+        T* column = scratch.weighted.data() + (h - it.head_begin) * P;
+        for (int64_t j = 0; j < Q; ++j) {
+          const T w = std::exp(end - cum[j]) * dtc[j * H];
+          for (int64_t p = 0; p < P; ++p) column[j * width + p] = w * xc[j * H * P + p];
+        }
+        chunk_decay[(it.b * nc + it.c) * H + h] = std::exp(end);
       }
-      chunk_decay[(b * nc + c) * H + h] = std::exp(end);
-      gemm<T>(true, false, P, N, Q, T(1), weighted.data(), P, B + ((b * L + t0) * G + g) * N, G * N,
-              T(0), state_at(b, c + 1, h), N);
+      gemm<T>(true, false, width, N, Q, T(1), scratch.weighted.data(), width,
+              B + ((it.b * L + t0) * G + it.g) * N, G * N, T(0), state_at(it.b, it.c + 1, it.head_begin), N);
     }
   }
 
@@ -88,37 +96,34 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
     if (final_state) std::copy(state_at(b, nc, h), state_at(b, nc, h) + PN, final_state + bh * PN);
   }
 
-  // Steps 1 and 4, parallel over (batch, group, chunk, head block); C B^T shared by the block.
-  const ChunkItems items(s, chunk, ssd_threads());
+  // Steps 4 then 1: Y_off for all heads of the item in one product C [Q, N] x H^T [N, heads * P],
+  // rows scaled by exp(cum), then Y_diag added head by head.
 #pragma omp parallel if (parallel && items.count > 1)
   {
-    ChunkOutputScratch<T> scratch(chunk, N);
+    ChunkScratch<T> scratch(chunk, 0);
 #pragma omp for schedule(dynamic)
     for (int64_t index = 0; index < items.count; ++index) {
       const auto it = items.at(index, s);
-      const int64_t t0 = it.c * chunk, Q = std::min(chunk, L - t0);
+      const int64_t t0 = it.c * chunk, Q = std::min(chunk, L - t0), heads = it.head_end - it.head_begin;
       const T* Bc = B + ((it.b * L + t0) * G + it.g) * N;
       const T* Cc = C + ((it.b * L + t0) * G + it.g) * N;
+      T* y_block = y + ((it.b * L + t0) * H + it.head_begin) * P;
+      gemm<T>(false, true, Q, heads * P, N, T(1), Cc, G * N, state_at(it.b, it.c, it.head_begin), N, T(0), y_block,
+              H * P);
       gemm<T>(false, true, Q, Q, N, T(1), Cc, G * N, Bc, G * N, T(0), scratch.gram.data(), Q);
       for (int64_t h = it.head_begin; h < it.head_end; ++h) {
         const T* dtc = dt + (it.b * L + t0) * H + h;
         T* cum = scratch.cum.data();
         cumulative_decay(dtc, H, Q, A[h], cum);
-        T* mask = scratch.mask.data();
-        for (int64_t i = 0; i < Q; ++i) {
-          for (int64_t j = 0; j <= i; ++j)
-            mask[i * Q + j] = scratch.gram[i * Q + j] * std::exp(cum[i] - cum[j]) * dtc[j * H];
-          for (int64_t j = i + 1; j < Q; ++j) mask[i * Q + j] = T(0);
-        }
         const T* xc = x + ((it.b * L + t0) * H + h) * P;
         T* yc = y + ((it.b * L + t0) * H + h) * P;
-        gemm<T>(false, false, Q, P, Q, T(1), mask, Q, xc, H * P, T(0), yc, H * P);
         for (int64_t i = 0; i < Q; ++i) {
           const T decay = std::exp(cum[i]);
-          for (int64_t n = 0; n < N; ++n) scratch.scaled_c[i * N + n] = decay * Cc[i * G * N + n];
+          for (int64_t p = 0; p < P; ++p) yc[i * H * P + p] *= decay;
         }
-        gemm<T>(false, true, Q, P, N, T(1), scratch.scaled_c.data(), N, state_at(it.b, it.c, h), N,
-                T(1), yc, H * P);
+        masked_decay_product(scratch.gram.data(), cum, dtc, H, Q, scratch.mask.data(), scratch.row_scale.data(),
+                             scratch.col_scale.data());
+        gemm<T>(false, false, Q, P, Q, T(1), scratch.mask.data(), Q, xc, H * P, T(1), yc, H * P);
         if (D) {
           for (int64_t i = 0; i < Q; ++i)
             for (int64_t p = 0; p < P; ++p) yc[i * H * P + p] += D[h] * xc[i * H * P + p];

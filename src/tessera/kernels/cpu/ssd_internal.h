@@ -21,6 +21,50 @@ void cumulative_decay(const T* dt, int64_t dt_stride, int64_t count, T A, T* out
   }
 }
 
+// The decays exp(cum[i] - cum[j]) of one chunk as a product row_scale[i] * col_scale[j], so the
+// masked C B^T needs 2Q exponentials instead of Q^2/2: row_scale = exp(cum - ref), col_scale =
+// exp(ref - cum), ref the middle of the range. Exact up to rounding while the range of cum stays
+// inside what T's exponent can hold on both sides; returns false (use pairwise exps) otherwise.
+template <typename T>
+bool factor_decays(const T* cum, int64_t count, T* row_scale, T* col_scale) {
+  if (count == 0) return true;
+  T low = cum[0], high = cum[0];
+  for (int64_t i = 1; i < count; ++i) {
+    low = std::min(low, cum[i]);
+    high = std::max(high, cum[i]);
+  }
+  const double limit = sizeof(T) == 4 ? 80.0 : 650.0;  // |exponent| each side below overflow
+  if (static_cast<double>(high - low) > limit) return false;
+  const T ref = low + (high - low) / 2;
+  for (int64_t i = 0; i < count; ++i) {
+    row_scale[i] = std::exp(cum[i] - ref);
+    col_scale[i] = std::exp(ref - cum[i]);
+  }
+  return true;
+}
+
+// mask[i, j] = gram[i, j] * exp(cum[i] - cum[j]) * dt[j] for j <= i, zero above the diagonal.
+template <typename T>
+void masked_decay_product(const T* gram, const T* cum, const T* dt, int64_t dt_stride, int64_t Q, T* mask,
+                          T* row_scale, T* col_scale) {
+  if (factor_decays(cum, Q, row_scale, col_scale)) {
+    for (int64_t j = 0; j < Q; ++j) col_scale[j] *= dt[j * dt_stride];
+    for (int64_t i = 0; i < Q; ++i) {
+      const T r = row_scale[i];
+      T* out = mask + i * Q;
+      const T* g = gram + i * Q;
+#pragma omp simd
+      for (int64_t j = 0; j <= i; ++j) out[j] = g[j] * r * col_scale[j];
+      for (int64_t j = i + 1; j < Q; ++j) out[j] = T(0);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < Q; ++i) {
+    for (int64_t j = 0; j <= i; ++j) mask[i * Q + j] = gram[i * Q + j] * std::exp(cum[i] - cum[j]) * dt[j * dt_stride];
+    for (int64_t j = i + 1; j < Q; ++j) mask[i * Q + j] = T(0);
+  }
+}
+
 // Work items of the chunked kernels: (batch, group, chunk, head block). Heads of a group are
 // split into blocks only when there are fewer (batch, group, chunk) items than threads, so the
 // C B^T product of a chunk is shared by as many heads as possible. Depends on the thread count
