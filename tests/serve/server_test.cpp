@@ -26,15 +26,22 @@ std::string temp_model_dir() {
   return dir;
 }
 
+// A wider model for the tests that need generation to take a while (disconnects).
+std::string slower_model_dir() {
+  static std::string dir = testing::write_tiny_model(
+      ::testing::TempDir() + "/tessera_serve_wide_" + std::to_string(::getpid()), 3, 256, 4);
+  return dir;
+}
+
 class ServerTest : public ::testing::Test {
  protected:
-  void start(ServerOptions options = {}) {
+  void start(ServerOptions options = {}, const std::string& model_dir = temp_model_dir()) {
     // A model this small gains nothing from threads, and OpenMP's barriers stall when the
     // machine is shared with other test processes.
     set_num_threads(1);
     options.port = 0;
     options.model_name = "tiny";
-    server_ = Server::from_folder(temp_model_dir(), options);
+    server_ = Server::from_folder(model_dir, options);
     server_->start();
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     client_->set_read_timeout(30, 0);
@@ -392,7 +399,7 @@ TEST_F(ServerTest, FullQueueAnswers429) {
 }
 
 TEST_F(ServerTest, DisconnectMidStreamCancelsTheSequence) {
-  start();
+  start({}, slower_model_dir());
   httplib::Client client("127.0.0.1", server_->port());
   json body = {{"prompt", "go"}, {"max_tokens", 500}, {"stream", true}, {"temperature", 0},
                {"logit_bias", {{"256", -100}}}};
@@ -441,8 +448,14 @@ TEST_F(ServerTest, EmbeddingsAreNormalisedAndDeterministic) {
 TEST_F(ServerTest, MetricsArePrometheusText) {
   start();
   post("/v1/chat/completions", chat_body("count me", 4));
-  auto res = client_->Get("/metrics");
-  ASSERT_TRUE(res);
+  // The request log runs just after the answer has been sent: give it a moment.
+  httplib::Result res;
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    res = client_->Get("/metrics");
+    ASSERT_TRUE(res);
+    if (res->body.find("/v1/chat/completions") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_NE(res->get_header_value("Content-Type").find("text/plain"), std::string::npos);
   const std::string& text = res->body;
   for (const char* name : {"# TYPE tessera_requests_total counter",

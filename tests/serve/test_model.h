@@ -58,7 +58,8 @@ inline nlohmann::json byte_tokenizer_json() {
 
 // Writes the folder (model, tokenizer, config) and returns its path.
 inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7,
-                                    int64_t hidden = 32, int64_t layers = 2) {
+                                    int64_t hidden = 32, int64_t layers = 2,
+                                    int64_t context = 512) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
   nlohmann::json config = {{"model_type", "llama"},
@@ -68,7 +69,7 @@ inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7,
                            {"num_hidden_layers", layers},
                            {"num_attention_heads", 4},
                            {"num_key_value_heads", 2},
-                           {"max_position_embeddings", 512},
+                           {"max_position_embeddings", context},
                            {"initializer_range", 0.5},
                            {"eos_token_id", 256}};
   auto model = models::create_model(config, seed);
