@@ -28,6 +28,7 @@ class ActivationSource {
   void read(int64_t start, int64_t count, float* out) const;
   // What the harvest recorded (model, layer, site, ...); empty for plain .npy folders.
   const nlohmann::json& metadata() const { return metadata_; }
+  void set_metadata(nlohmann::json metadata) { metadata_ = std::move(metadata); }
 
  protected:
   nlohmann::json metadata_ = nlohmann::json::object();
