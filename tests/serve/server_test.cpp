@@ -449,15 +449,16 @@ TEST_F(ServerTest, MetricsArePrometheusText) {
   start();
   post("/v1/chat/completions", chat_body("count me", 4));
   // The request log runs just after the answer has been sent: give it a moment.
-  httplib::Result res;
+  std::string text, content_type;
   for (int attempt = 0; attempt < 200; ++attempt) {
-    res = client_->Get("/metrics");
+    auto res = client_->Get("/metrics");
     ASSERT_TRUE(res);
-    if (res->body.find("/v1/chat/completions") != std::string::npos) break;
+    text = res->body;
+    content_type = res->get_header_value("Content-Type");
+    if (text.find("/v1/chat/completions") != std::string::npos) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  EXPECT_NE(res->get_header_value("Content-Type").find("text/plain"), std::string::npos);
-  const std::string& text = res->body;
+  EXPECT_NE(content_type.find("text/plain"), std::string::npos);
   for (const char* name : {"# TYPE tessera_requests_total counter",
                            "tessera_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} 1",
                            "# TYPE tessera_time_to_first_token_seconds histogram",
