@@ -18,10 +18,11 @@ namespace {
 template <typename T>
 struct BackwardScratch {
   std::vector<T> gram, mask, grad_mask, grad_gram, cum, grad_cum, scaled, rows_qp, rows_qn, dB_acc,
-      dC_acc;
+      dC_acc, row_scale, col_scale;
   BackwardScratch(int64_t Q, int64_t P, int64_t N)
       : gram(Q * Q), mask(Q * Q), grad_mask(Q * Q), grad_gram(Q * Q), cum(Q), grad_cum(Q),
-        scaled(Q * std::max(P, N)), rows_qp(Q * P), rows_qn(Q * N), dB_acc(Q * N), dC_acc(Q * N) {}
+        scaled(Q * std::max(P, N)), rows_qp(Q * P), rows_qn(Q * N), dB_acc(Q * N), dC_acc(Q * N),
+        row_scale(Q), col_scale(Q) {}
 };
 
 }  // namespace
@@ -125,9 +126,15 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
         std::fill(ddt, ddt + Q, T(0));
         // Intra-chunk: M and dM = dy x^T.
         T* mask = w.mask.data();
+        // exp(cum_i - cum_j) as row_i * col_j when the range allows (ssd_internal.h).
+        const bool factored = factor_decays(cum, Q, w.row_scale.data(), w.col_scale.data());
+        const T* row_scale = w.row_scale.data();
+        const T* col_scale = w.col_scale.data();
+        auto decay_of = [&](int64_t i, int64_t j) {
+          return factored ? row_scale[i] * col_scale[j] : std::exp(cum[i] - cum[j]);
+        };
         for (int64_t i = 0; i < Q; ++i) {
-          for (int64_t j = 0; j <= i; ++j)
-            mask[i * Q + j] = w.gram[i * Q + j] * std::exp(cum[i] - cum[j]) * dtc[j * H];
+          for (int64_t j = 0; j <= i; ++j) mask[i * Q + j] = w.gram[i * Q + j] * decay_of(i, j) * dtc[j * H];
           for (int64_t j = i + 1; j < Q; ++j) mask[i * Q + j] = T(0);
         }
         T* dx = local_dx.data();
@@ -137,7 +144,7 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
         T* grad_gram = w.grad_gram.data();
         for (int64_t i = 0; i < Q; ++i) {
           for (int64_t j = 0; j <= i; ++j) {
-            const T decay = std::exp(cum[i] - cum[j]);
+            const T decay = decay_of(i, j);
             const T gm = grad_mask[i * Q + j];
             grad_gram[i * Q + j] = gm * decay * dtc[j * H];
             ddt[j] += gm * w.gram[i * Q + j] * decay;
