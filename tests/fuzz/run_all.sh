@@ -68,9 +68,18 @@ torch_pickle_seeds() {  # DIR: state-dict pickles over the storages "0".."3" the
     printf 'K\x01K\x02\x85K\x02\x85\x89}tRX\x01\x00\x00\x00nK\x07u.'; } >"$1/bf16_strided"
 }
 
+serve_seeds() {  # DIR: endpoint selector byte, request body, NUL, a document for the automaton
+  printf '\000%s\000%s' '{"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_tokens":5,"temperature":0.5,"top_p":0.9,"stop":["x"],"n":2,"seed":1,"logprobs":true,"top_logprobs":2,"logit_bias":{"5":-3},"stream":true,"stream_options":{"include_usage":true},"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object","properties":{"a":{"type":"string","maxLength":3},"b":{"type":["integer","null"]},"c":{"type":"array","items":{"enum":[1,"x",null]},"maxItems":2},"d":{"type":"boolean"},"e":{"type":"number"}},"required":["a"],"additionalProperties":false}}}}' '{"a":"xy","c":[1,"x"],"e":-1.5e3}' >"$1/chat_schema"
+  printf '\000%s\000%s' '{"messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_object"}}' '{"k":[true,{"n":null}],"s":"\u00e9"}' >"$1/chat_object"
+  printf '\001%s' '{"prompt":["a",[1,2,3]],"max_tokens":3,"echo":true,"logprobs":2}' >"$1/completion"
+  printf '\002%s' '{"input":["a","b"],"encoding_format":"base64","dimensions":4}' >"$1/embedding"
+}
+
 write_seeds() {
   local s="$work/seeds/safetensors" n="$work/seeds/npy" g="$work/seeds/gguf" t="$work/seeds/torch_pickle"
-  mkdir -p "$s" "$n" "$g" "$t"
+  local r="$work/seeds/serve_request"
+  mkdir -p "$s" "$n" "$g" "$t" "$r"
+  serve_seeds "$r"
   gguf_seeds "$g"
   torch_pickle_seeds "$t"
   safetensors_seed "$s/f32" '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' \
@@ -100,6 +109,11 @@ write_dictionaries() {
     '"tokenizer.ggml.tokens"' '"tokenizer.ggml.model"' '"llama.block_count"' \
     '"llama.attention.head_count"' '"\x03\x00\x00\x00"' '"\x09\x00\x00\x00"' \
     '"\x20\x00\x00\x00\x00\x00\x00\x00"' >"$work/gguf.dict"
+  printf '%s\n' '"messages"' '"role"' '"content"' '"system"' '"user"' '"assistant"' '"developer"' \
+    '"max_tokens"' '"temperature"' '"top_p"' '"stop"' '"seed"' '"logprobs"' '"top_logprobs"' \
+    '"logit_bias"' '"response_format"' '"json_schema"' '"json_object"' '"schema"' '"type"' \
+    '"properties"' '"required"' '"additionalProperties"' '"items"' '"enum"' '"maxLength"' \
+    '"maxItems"' '"minItems"' '"prompt"' '"input"' '"stream"' '"\\u"' '"\\ud83d"' >"$work/serve_request.dict"
 }
 
 mkdir -p "$work"
