@@ -63,7 +63,7 @@ def main():
         with torch.no_grad():
             W_dec.grad -= (W_dec.grad * W_dec).sum(1, keepdim=True) * W_dec
             opt.step()
-            W_dec /= W_dec.norm(dim=1, keepdim=True)
+            W_dec.div_(W_dec.norm(dim=1, keepdim=True))
             fired = torch.zeros(n, dtype=torch.bool)
             fired[idx[vals > 0]] = True
             since_fired.add_(args.batch)

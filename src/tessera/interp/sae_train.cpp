@@ -74,12 +74,18 @@ void SaeTrainer::initialize() {
   config.hook_site = meta.value("site", std::string("resid_post"));
   sae_ = TopKSae::initialize(config, options_.seed);
 
-  // A random sample (without replacement) for the scale estimate and the geometric median.
+  // A random sample for the scale estimate and the geometric median: without replacement
+  // when the data is small enough to permute, else uniform draws (repeats are then rare).
   const int64_t sample = std::min(options_.median_sample, data_.rows());
   Generator gen(options_.seed ^ 0x5ae5a3b1e5ULL);
-  std::vector<int64_t> ids(static_cast<size_t>(data_.rows()));
-  for (int64_t i = 0; i < data_.rows(); ++i) ids[i] = i;
-  for (int64_t i = 0; i < sample; ++i) std::swap(ids[i], ids[gen.randint(i, data_.rows())]);
+  std::vector<int64_t> ids;
+  if (data_.rows() <= 16 * sample) {
+    ids.resize(static_cast<size_t>(data_.rows()));
+    for (int64_t i = 0; i < data_.rows(); ++i) ids[i] = i;
+    for (int64_t i = 0; i < sample; ++i) std::swap(ids[i], ids[gen.randint(i, data_.rows())]);
+  } else {
+    for (int64_t i = 0; i < sample; ++i) ids.push_back(gen.randint(0, data_.rows()));
+  }
   std::vector<float> raw(static_cast<size_t>(sample * d)), normed(raw.size());
   data_.gather(ids.data(), sample, raw.data());
   if (options_.normalization == SaeNormalization::scale) {
