@@ -1,55 +1,36 @@
 #include "tessera/models/llama.h"
 
 #include "tessera/core/autograd.h"
+#include "tessera/models/config_json.h"
 
 namespace tessera::models {
 
-namespace {
-
-template <typename T>
-T get_or(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw bad_input("config.json: \"{}\" has the wrong type ({})", key, j[key].dump());
-  }
-}
-
-template <typename T>
-T require(const nlohmann::json& j, const char* key) {
-  TESSERA_CHECK_INPUT(j.contains(key) && !j[key].is_null(), "config.json: missing \"{}\"", key);
-  return get_or<T>(j, key, T{});
-}
-
-}  // namespace
-
 LlamaConfig LlamaConfig::from_json(const nlohmann::json& j) {
   LlamaConfig c;
-  c.vocab_size = require<int64_t>(j, "vocab_size");
-  c.hidden_size = require<int64_t>(j, "hidden_size");
-  c.intermediate_size = require<int64_t>(j, "intermediate_size");
-  c.num_hidden_layers = require<int64_t>(j, "num_hidden_layers");
-  c.num_attention_heads = require<int64_t>(j, "num_attention_heads");
-  c.num_key_value_heads = get_or<int64_t>(j, "num_key_value_heads", c.num_attention_heads);
-  c.head_dim = get_or<int64_t>(j, "head_dim", 0);
-  c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 2048);
-  c.rms_norm_eps = get_or<double>(j, "rms_norm_eps", 1e-6);
-  c.rope.theta = get_or<double>(j, "rope_theta", 10000.0);
-  c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", false);
-  c.attention_bias = get_or<bool>(j, "attention_bias", false);
-  c.initializer_range = get_or<double>(j, "initializer_range", 0.02);
+  c.vocab_size = config_require<int64_t>(j, "vocab_size");
+  c.hidden_size = config_require<int64_t>(j, "hidden_size");
+  c.intermediate_size = config_require<int64_t>(j, "intermediate_size");
+  c.num_hidden_layers = config_require<int64_t>(j, "num_hidden_layers");
+  c.num_attention_heads = config_require<int64_t>(j, "num_attention_heads");
+  c.num_key_value_heads = config_value_or<int64_t>(j, "num_key_value_heads", c.num_attention_heads);
+  c.head_dim = config_value_or<int64_t>(j, "head_dim", 0);
+  c.max_position_embeddings = config_value_or<int64_t>(j, "max_position_embeddings", 2048);
+  c.rms_norm_eps = config_value_or<double>(j, "rms_norm_eps", 1e-6);
+  c.rope.theta = config_value_or<double>(j, "rope_theta", 10000.0);
+  c.tie_word_embeddings = config_value_or<bool>(j, "tie_word_embeddings", false);
+  c.attention_bias = config_value_or<bool>(j, "attention_bias", false);
+  c.initializer_range = config_value_or<double>(j, "initializer_range", 0.02);
   if (j.contains("bos_token_id")) c.bos_token_id = j["bos_token_id"];
   if (j.contains("eos_token_id")) c.eos_token_id = j["eos_token_id"];
-  std::string act = get_or<std::string>(j, "hidden_act", "silu");
+  std::string act = config_value_or<std::string>(j, "hidden_act", "silu");
   TESSERA_CHECK_INPUT(act == "silu", "config.json: hidden_act \"{}\" is not supported (silu is)", act);
   if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
     const auto& r = j["rope_scaling"];
-    c.rope.scaling_type = get_or<std::string>(r, "rope_type", get_or<std::string>(r, "type", ""));
-    c.rope.factor = get_or<double>(r, "factor", 1.0);
-    c.rope.low_freq_factor = get_or<double>(r, "low_freq_factor", 1.0);
-    c.rope.high_freq_factor = get_or<double>(r, "high_freq_factor", 4.0);
-    c.rope.original_max_positions = get_or<int64_t>(r, "original_max_position_embeddings", 8192);
+    c.rope.scaling_type = config_value_or<std::string>(r, "rope_type", config_value_or<std::string>(r, "type", ""));
+    c.rope.factor = config_value_or<double>(r, "factor", 1.0);
+    c.rope.low_freq_factor = config_value_or<double>(r, "low_freq_factor", 1.0);
+    c.rope.high_freq_factor = config_value_or<double>(r, "high_freq_factor", 4.0);
+    c.rope.original_max_positions = config_value_or<int64_t>(r, "original_max_position_embeddings", 8192);
   }
   TESSERA_CHECK_INPUT(c.vocab_size > 0 && c.hidden_size > 0 && c.num_hidden_layers >= 0 &&
                           c.intermediate_size > 0,
