@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tessera/core/autograd.h"
+#include "tessera/core/parallel.h"
 #include "tessera/kernels/cpu/ternary.h"
 
 namespace tessera::nn {
@@ -43,6 +44,15 @@ decltype(auto) dispatch_float(DType dtype, const char* op, Fn&& fn) {
 }
 }  // namespace
 
+// round() with ties away from zero, written so the compiler vectorises it (std::round is a
+// libm call per element); exact: v - trunc(v) has no rounding error.
+template <typename T>
+inline T round_half_away(T v) {
+  const T whole = std::trunc(v);
+  const T bump = static_cast<T>(std::abs(v - whole) >= T(0.5));  // 0 or 1, no branch
+  return whole + std::copysign(bump, v);
+}
+
 Tensor absmax_quantize_activations(const Tensor& x) {
   Tensor xc = x.detach().contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype());
@@ -51,15 +61,20 @@ Tensor absmax_quantize_activations(const Tensor& x) {
   dispatch_float(x.dtype(), "absmax_quantize_activations", [&]<typename T>() {
     const T* in = xc.data<T>();
     T* o = out.data<T>();
-    for (int64_t r = 0; r < rows; ++r) {
-      T max_abs = 0;
-      for (int64_t k = 0; k < cols; ++k) max_abs = std::max(max_abs, std::abs(in[r * cols + k]));
-      const T scale = T(127) / std::max(max_abs, T(1e-5));
-      for (int64_t k = 0; k < cols; ++k) {
-        const T q = std::clamp(std::round(in[r * cols + k] * scale), T(-128), T(127));
-        o[r * cols + k] = q / scale;
-      }
-    }
+    parallel_for(
+        0, rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)),
+        [&](int64_t lo, int64_t hi) {
+          for (int64_t r = lo; r < hi; ++r) {
+            const T* row = in + r * cols;
+            T* dst = o + r * cols;
+            T max_abs = 0;
+            for (int64_t k = 0; k < cols; ++k) max_abs = std::max(max_abs, std::abs(row[k]));
+            const T scale = T(127) / std::max(max_abs, T(1e-5));
+            for (int64_t k = 0; k < cols; ++k) {
+              dst[k] = std::min(std::max(round_half_away(row[k] * scale), T(-128)), T(127)) / scale;
+            }
+          }
+        });
   });
   return out;
 }

@@ -142,8 +142,11 @@ void quantize_rows_absmax(const float* x, int64_t rows, int64_t cols, int8_t* q,
     const float scale = 127.0f / std::max(max_abs, 1e-5f);
     int8_t* out = q + r * ld_q;
     for (int64_t k = 0; k < cols; ++k) {
-      const float v = std::round(row[k] * scale);  // the fused kernel's round: half away from 0
-      out[k] = static_cast<int8_t>(std::clamp(v, -127.0f, 127.0f));
+      // The fused kernel's round (half away from zero), in a form that vectorises.
+      const float scaled = row[k] * scale, whole = std::trunc(scaled);
+      const float bump = static_cast<float>(std::fabs(scaled - whole) >= 0.5f);  // no branch
+      const float v = whole + std::copysign(bump, scaled);
+      out[k] = static_cast<int8_t>(std::min(std::max(v, -127.0f), 127.0f));
     }
     std::fill(out + cols, out + ld_q, int8_t{0});
     scales[r] = scale;
