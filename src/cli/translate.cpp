@@ -23,7 +23,7 @@ struct TranslateCliOptions {
   double length_penalty = 1.0, max_ratio = 1.5, temperature = 1.0, top_p = 1.0;
   int64_t max_offset = 10, top_k = 0;
   uint64_t seed = 0;
-  bool sample = false, legacy = false, json = false, stats = false;
+  bool sample = false, legacy = false, int8 = false, json = false, stats = false;
   std::string early_stopping = "when-full";
 };
 
@@ -70,12 +70,14 @@ void add_translate_commands(CLI::App& app) {
   cmd->add_option("--top-p", o->top_p, "sampling: nucleus mass");
   cmd->add_option("--seed", o->seed, "sampling seed");
   cmd->add_flag("--legacy", o->legacy, "legacy NLLB source layout: tokens </s> src_lang");
+  cmd->add_flag("--int8", o->int8, "int8 weights with per-row scales (inference; embeddings and routers stay f32)");
   cmd->add_flag("--stats", o->stats, "print tokens/s on stderr");
   cmd->add_flag("--json", o->json, "one JSON object per line with the n-best list and scores");
   cmd->callback([o] {
     if (o->sample) o->beam = 1;
     TESSERA_CHECK_INPUT(o->nbest <= o->beam, "--nbest {} exceeds --beam {}", o->nbest, o->beam);
     mt::TranslationModel tm = mt::load_translation_model(o->model_dir);
+    if (o->int8) tm.model->quantize_int8();
     mt::TranslateOptions t;
     t.src_lang = o->src;
     t.tgt_lang = o->tgt;

@@ -341,5 +341,33 @@ TEST(M2M100, BadConfigsAreNamed) {
   EXPECT_TRUE(is_seq2seq_config(small_config(true)));
 }
 
+TEST(M2M100, Int8WeightsStayCloseToF32AndShrinkTheModel) {
+  for (bool moe : {false, true}) {
+    nlohmann::json c = small_config(moe);
+    c["init_std"] = 0.05;
+    auto model = create_seq2seq_model(c, 5);
+    Tensor src = Tensor::from_vector(std::vector<int64_t>{4, 5, 6, 7, 2}, {1, 5});
+    Tensor dec = Tensor::from_vector(std::vector<int64_t>{2, 9, 10, 11}, {1, 4});
+    std::vector<double> f32 = model->forward(src, dec).logits.to_vector<double>();
+    const int64_t before = model->resident_weight_bytes();
+    model->quantize_int8();
+    EXPECT_TRUE(model->quantized());
+    EXPECT_LT(model->resident_weight_bytes(), before);
+    std::vector<double> q = model->forward(src, dec).logits.to_vector<double>();
+    double err = 0, norm = 0;
+    for (size_t i = 0; i < q.size(); ++i) {
+      err += (q[i] - f32[i]) * (q[i] - f32[i]);
+      norm += f32[i] * f32[i];
+    }
+    EXPECT_LT(std::sqrt(err / norm), 0.03) << (moe ? "moe" : "dense");
+    // Incremental decoding uses the same int8 weights.
+    auto states = model->encode(src);
+    std::vector<double> step = model->decode_step(Tensor::from_vector(std::vector<int64_t>{2}, {1, 1}), {states[0].get()})
+                                   .to_vector<double>();
+    for (size_t v = 0; v < step.size(); ++v) EXPECT_NEAR(step[v], q[v], 1e-4);
+    EXPECT_THROW(save_seq2seq_model(*model, "/tmp/never_written"), Error);
+  }
+}
+
 }  // namespace
 }  // namespace tessera::models

@@ -57,8 +57,8 @@ M2M100Model::M2M100Model(const M2M100Config& config, uint64_t seed) : config_(co
     if (sparse) {
       f.moe = nn::MoeFfn::create(d, ffn_dim, config.moe_config(), config.router_bias, std, gen);
     } else {
-      f.fc1 = nn::Linear::create(d, ffn_dim, true, std, gen);
-      f.fc2 = nn::Linear::create(ffn_dim, d, true, std, gen);
+      f.fc1 = nn::QuantizableLinear::create(d, ffn_dim, true, std, gen);
+      f.fc2 = nn::QuantizableLinear::create(ffn_dim, d, true, std, gen);
     }
     return f;
   };
@@ -147,7 +147,53 @@ Tensor M2M100Model::encoder_hidden(const Tensor& src_ids) {
 
 Tensor M2M100Model::output_logits(const Tensor& hidden) const {
   Tensor h = decoder_norm_.forward(hidden);
+  if (output_int8_.defined()) return nn::int8_linear(h, output_int8_);
   return lm_head_.weight.defined() ? lm_head_.forward(h) : linear(h, shared_.weight);
+}
+
+void M2M100Model::quantize_int8() {
+  TESSERA_CHECK_INPUT(!training_, "int8 quantization is for inference; the model is in training mode");
+  auto ffn = [](FeedForward& f) {
+    if (f.moe) {
+      f.moe->quantize_int8();
+    } else {
+      f.fc1.quantize();
+      f.fc2.quantize();
+    }
+  };
+  for (EncoderLayer& l : encoder_layers_) {
+    l.self_attn.quantize_int8();
+    ffn(l.ffn);
+  }
+  for (DecoderLayer& l : decoder_layers_) {
+    l.self_attn.quantize_int8();
+    l.cross_attn.quantize_int8();
+    ffn(l.ffn);
+  }
+  // The tied output projection gets its own int8 copy; the embedding lookup keeps f32 rows.
+  output_int8_ = nn::quantize_rows_int8(lm_head_.weight.defined() ? lm_head_.weight : shared_.weight);
+  lm_head_.weight = Tensor();
+}
+
+int64_t M2M100Model::resident_weight_bytes() {
+  int64_t bytes = output_int8_.bytes();
+  auto add_q = [&](const nn::QuantizableLinear& l) { bytes += l.int8.bytes(); };
+  for (EncoderLayer& l : encoder_layers_) {
+    for (auto* p : {&l.self_attn.q_proj, &l.self_attn.k_proj, &l.self_attn.v_proj, &l.self_attn.out_proj}) add_q(*p);
+    add_q(l.ffn.fc1);
+    add_q(l.ffn.fc2);
+    if (l.ffn.moe)
+      for (auto& e : l.ffn.moe->experts) add_q(e.fc1), add_q(e.fc2);
+  }
+  for (DecoderLayer& l : decoder_layers_) {
+    for (auto* a : {&l.self_attn, &l.cross_attn})
+      for (auto* p : {&a->q_proj, &a->k_proj, &a->v_proj, &a->out_proj}) add_q(*p);
+    add_q(l.ffn.fc1);
+    add_q(l.ffn.fc2);
+    if (l.ffn.moe)
+      for (auto& e : l.ffn.moe->experts) add_q(e.fc1), add_q(e.fc2);
+  }
+  return bytes + Seq2SeqLM::resident_weight_bytes();
 }
 
 Seq2SeqOutput M2M100Model::forward(const Tensor& src_ids, const Tensor& decoder_ids) {

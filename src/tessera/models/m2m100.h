@@ -54,7 +54,7 @@ struct M2M100Config {
 
 // Dense (fc1, act, fc2) or sparse feed-forward of one block.
 struct FeedForward {
-  nn::Linear fc1, fc2;
+  nn::QuantizableLinear fc1, fc2;
   std::optional<nn::MoeFfn> moe;
 };
 
@@ -90,6 +90,10 @@ class M2M100Model : public Seq2SeqLM {
   std::vector<std::string> optional_checkpoint_names() const override;
   std::vector<std::string> aliases_of(const std::string& name) const override;
 
+  void quantize_int8() override;
+  bool quantized() const override { return output_int8_.defined(); }
+  int64_t resident_weight_bytes() override;
+
   const M2M100Config& config() const { return config_; }
   // Encoder output [B, S, d] (after the final layer norm), for tests and tools.
   Tensor encoder_hidden(const Tensor& src_ids);
@@ -108,6 +112,7 @@ class M2M100Model : public Seq2SeqLM {
   std::vector<DecoderLayer> decoder_layers_;
   nn::LayerNorm encoder_norm_, decoder_norm_;
   nn::Linear lm_head_;  // undefined when tied
+  nn::Int8Matrix output_int8_;  // the output projection once quantized
   Tensor positions_;    // sinusoidal table [max_positions + 2, d]
   bool training_ = false;
   Generator dropout_gen_;

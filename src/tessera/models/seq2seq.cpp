@@ -118,6 +118,7 @@ std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir) {
 }
 
 void save_seq2seq_model(Seq2SeqLM& model, const std::string& dir) {
+  TESSERA_CHECK_INPUT(!model.quantized(), "{}: an int8-quantized model is not saved (it would lose precision)", dir);
   fs::create_directories(dir);
   io::NamedTensors tensors;
   for (auto& [name, slot] : model.parameters()) tensors.emplace_back(name, slot->detach().to(DType::f32));

@@ -16,7 +16,8 @@ MoeFfn MoeFfn::create(int64_t dim, int64_t ffn_dim, const MoeConfig& config, boo
   m.config = config;
   m.router = Linear::create(dim, config.num_experts, router_bias, std, gen);
   for (int64_t e = 0; e < config.num_experts; ++e)
-    m.experts.push_back({Linear::create(dim, ffn_dim, true, std, gen), Linear::create(ffn_dim, dim, true, std, gen)});
+    m.experts.push_back({QuantizableLinear::create(dim, ffn_dim, true, std, gen),
+                         QuantizableLinear::create(ffn_dim, dim, true, std, gen)});
   return m;
 }
 
@@ -26,6 +27,13 @@ void MoeFfn::parameters(const std::string& prefix, ParameterRefs& out) {
     std::string p = prefix + "experts.expert_" + std::to_string(e) + ".";
     experts[e].fc1.parameters(p + "fc1.", out);
     experts[e].fc2.parameters(p + "fc2.", out);
+  }
+}
+
+void MoeFfn::quantize_int8() {
+  for (ExpertFfn& e : experts) {
+    e.fc1.quantize();
+    e.fc2.quantize();
   }
 }
 

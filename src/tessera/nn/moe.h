@@ -31,7 +31,7 @@ struct MoeConfig {
 };
 
 struct ExpertFfn {
-  Linear fc1, fc2;  // [ffn, d] and [d, ffn], with biases (NllbMoeDenseActDense)
+  QuantizableLinear fc1, fc2;  // [ffn, d] and [d, ffn], with biases (NllbMoeDenseActDense)
 };
 
 // What the router decided for one forward pass (inspection and tests).
@@ -64,6 +64,7 @@ struct MoeFfn {
                     const std::vector<uint8_t>* active = nullptr) const;
   // Upstream names: <prefix>router.classifier.*, <prefix>experts.expert_<j>.fc1.* / fc2.*
   void parameters(const std::string& prefix, ParameterRefs& out);
+  void quantize_int8();  // experts only: the router stays in f32 as upstream keeps it
 };
 
 // out[index[m], :] += values[m, :] into `rows` zero rows; differentiable in values (the

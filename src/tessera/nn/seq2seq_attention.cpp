@@ -88,10 +88,10 @@ MultiHeadAttention MultiHeadAttention::create(int64_t dim, int64_t heads, double
   TESSERA_CHECK_INPUT(heads > 0 && dim % heads == 0,
                       "config.json: d_model {} is not divisible by {} attention heads", dim, heads);
   MultiHeadAttention a;
-  a.k_proj = Linear::create(dim, dim, true, std, gen);
-  a.v_proj = Linear::create(dim, dim, true, std, gen);
-  a.q_proj = Linear::create(dim, dim, true, std, gen);
-  a.out_proj = Linear::create(dim, dim, true, std, gen);
+  a.k_proj = QuantizableLinear::create(dim, dim, true, std, gen);
+  a.v_proj = QuantizableLinear::create(dim, dim, true, std, gen);
+  a.q_proj = QuantizableLinear::create(dim, dim, true, std, gen);
+  a.out_proj = QuantizableLinear::create(dim, dim, true, std, gen);
   a.num_heads = heads;
   a.head_dim = dim / heads;
   return a;
@@ -162,6 +162,10 @@ void MultiHeadAttention::parameters(const std::string& prefix, ParameterRefs& ou
   v_proj.parameters(prefix + "v_proj.", out);
   q_proj.parameters(prefix + "q_proj.", out);
   out_proj.parameters(prefix + "out_proj.", out);
+}
+
+void MultiHeadAttention::quantize_int8() {
+  for (QuantizableLinear* l : {&q_proj, &k_proj, &v_proj, &out_proj}) l->quantize();
 }
 
 Tensor dropout(const Tensor& x, double p, Generator& gen) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tessera/nn/attention.h"
+#include "tessera/nn/int8_linear.h"
 #include "tessera/nn/layers.h"
 
 namespace tessera::nn {
@@ -33,7 +34,7 @@ Tensor positions_from_ids(const Tensor& ids, int64_t padding_idx, int64_t past =
 Tensor key_padding_bias(const Tensor& ids, int64_t padding_idx, DType dtype);
 
 struct MultiHeadAttention {
-  Linear q_proj, k_proj, v_proj, out_proj;  // all with biases, [dim, dim]
+  QuantizableLinear q_proj, k_proj, v_proj, out_proj;  // all with biases, [dim, dim]
   int64_t num_heads = 0, head_dim = 0;
 
   static MultiHeadAttention create(int64_t dim, int64_t heads, double std, Generator& gen);
@@ -49,6 +50,7 @@ struct MultiHeadAttention {
   // attends over the whole cache. x [B, 1, C].
   Tensor attend_self(const Tensor& x, const std::vector<LayerKVCache*>& caches) const;
   void parameters(const std::string& prefix, ParameterRefs& out);
+  void quantize_int8();
 };
 
 // Inverted dropout (kept values scaled by 1 / (1 - p)); identity when p == 0.

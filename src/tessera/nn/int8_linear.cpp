@@ -1,0 +1,106 @@
+#include "tessera/nn/int8_linear.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "tessera/core/autograd.h"
+#include "tessera/kernels/cpu/gemm.h"
+
+namespace tessera::nn {
+
+Int8Matrix quantize_rows_int8(const Tensor& weight) {
+  TESSERA_CHECK(weight.dim() == 2, "quantize_rows_int8: weight must be 2-d, got {}", shape_str(weight.shape()));
+  const int64_t N = weight.size(0), K = weight.size(1);
+  Tensor w = weight.to(DType::f32).contiguous();
+  const float* pw = w.data<float>();
+  Int8Matrix m{Tensor::empty({N, K}, DType::i8), Tensor::empty({N}, DType::f32)};
+  int8_t* q = m.q.data<int8_t>();
+  float* s = m.scale.data<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t n = 0; n < N; ++n) {
+    float absmax = 0;
+    for (int64_t k = 0; k < K; ++k) absmax = std::max(absmax, std::fabs(pw[n * K + k]));
+    s[n] = absmax / 127.0f;
+    const float inv = absmax > 0 ? 127.0f / absmax : 0.0f;
+    for (int64_t k = 0; k < K; ++k) q[n * K + k] = static_cast<int8_t>(std::lrint(pw[n * K + k] * inv));
+  }
+  return m;
+}
+
+Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) {
+  NoGrad no_grad;
+  const int64_t N = w.q.size(0), K = w.q.size(1);
+  TESSERA_CHECK(x_in.size(-1) == K, "int8_linear: input width {} but weight [{}, {}]", x_in.size(-1), N, K);
+  Tensor x = x_in.to(DType::f32).contiguous();
+  const int64_t M = x.numel() / K;
+  Shape out_shape = x.shape();
+  out_shape.back() = N;
+  Tensor out = Tensor::empty(out_shape, DType::f32);
+  const float* px = x.data<float>();
+  const int8_t* q = w.q.data<int8_t>();
+  const float* s = w.scale.data<float>();
+  float* po = out.data<float>();
+  if (M <= 8) {
+    // Few rows (decoding): stream the int8 weights once, converting in registers.
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < N; ++n) {
+      const int8_t* row = q + n * K;
+      for (int64_t m = 0; m < M; ++m) {
+        const float* xr = px + m * K;
+        float acc = 0;
+#pragma omp simd reduction(+ : acc)
+        for (int64_t k = 0; k < K; ++k) acc += xr[k] * static_cast<float>(row[k]);
+        po[m * N + n] = acc * s[n];
+      }
+    }
+  } else {
+    // Many rows: dequantize blocks of weight rows (about 256 KB) and let BLAS multiply.
+    const int64_t block = std::max<int64_t>(16, std::min<int64_t>(N, (64 * 1024) / std::max<int64_t>(K, 1)));
+    const int64_t blocks = (N + block - 1) / block;
+#pragma omp parallel
+    {
+      std::vector<float> buffer(static_cast<size_t>(block * K));
+#pragma omp for schedule(dynamic)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t n0 = b * block, nb = std::min(block, N - n0);
+        for (int64_t n = 0; n < nb; ++n) {
+          const int8_t* row = q + (n0 + n) * K;
+          const float scale = s[n0 + n];
+          float* dst = buffer.data() + n * K;
+#pragma omp simd
+          for (int64_t k = 0; k < K; ++k) dst[k] = static_cast<float>(row[k]) * scale;
+        }
+        kernels::gemm<float>(false, true, M, nb, K, 1.0f, px, K, buffer.data(), K, 0.0f, po + n0, N);
+      }
+    }
+  }
+  if (bias.defined()) {
+    Tensor b = bias.to(DType::f32).contiguous();
+    const float* pb = b.data<float>();
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n) po[m * N + n] += pb[n];
+  }
+  return out;
+}
+
+QuantizableLinear QuantizableLinear::create(int64_t in, int64_t out, bool with_bias, double std, Generator& gen) {
+  Linear l = Linear::create(in, out, with_bias, std, gen);
+  QuantizableLinear q;
+  q.weight = l.weight;
+  q.bias = l.bias;
+  return q;
+}
+
+void QuantizableLinear::quantize() {
+  if (int8.defined() || !weight.defined()) return;
+  int8 = quantize_rows_int8(weight);
+  weight = Tensor();
+}
+
+void QuantizableLinear::parameters(const std::string& prefix, ParameterRefs& out) {
+  if (weight.defined()) out.emplace_back(prefix + "weight", &weight);
+  if (bias.defined()) out.emplace_back(prefix + "bias", &bias);
+}
+
+}  // namespace tessera::nn

@@ -1,0 +1,67 @@
+// Int8 weights with per-row scales: quantization error bounds, both product paths against the
+// f32 product of the dequantized weights, and the layer wrapper.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "tessera/nn/int8_linear.h"
+
+namespace tessera::nn {
+namespace {
+
+TEST(Int8Linear, RowsQuantizeWithinHalfAStep) {
+  Generator gen(1);
+  Tensor w = rand_normal({37, 53}, 0, 1, gen);
+  Int8Matrix q = quantize_rows_int8(w);
+  std::vector<float> pw = w.to_vector<float>(), s = q.scale.to_vector<float>();
+  std::vector<int8_t> pq(q.q.data<int8_t>(), q.q.data<int8_t>() + 37 * 53);
+  for (int64_t n = 0; n < 37; ++n) {
+    float absmax = 0;
+    for (int64_t k = 0; k < 53; ++k) absmax = std::max(absmax, std::fabs(pw[n * 53 + k]));
+    EXPECT_FLOAT_EQ(s[n], absmax / 127);
+    for (int64_t k = 0; k < 53; ++k) EXPECT_LE(std::fabs(pq[n * 53 + k] * s[n] - pw[n * 53 + k]), 0.5001f * s[n]);
+  }
+  Int8Matrix zero = quantize_rows_int8(Tensor::zeros({2, 3}));
+  EXPECT_EQ(zero.scale.to_vector<float>(), (std::vector<float>{0, 0}));
+}
+
+TEST(Int8Linear, BothPathsEqualTheDequantizedProduct) {
+  Generator gen(2);
+  Tensor w = rand_normal({300, 70}, 0, 1, gen), bias = rand_normal({300}, 0, 1, gen);
+  Int8Matrix q = quantize_rows_int8(w);
+  // Dequantized reference weights.
+  std::vector<float> deq(300 * 70), s = q.scale.to_vector<float>();
+  for (int64_t i = 0; i < 300 * 70; ++i) deq[i] = q.q.data<int8_t>()[i] * s[i / 70];
+  Tensor wd = Tensor::from_vector(deq, {300, 70});
+  for (int64_t rows : {1, 3, 8, 9, 40}) {  // direct path up to 8 rows, blocked BLAS beyond
+    Tensor x = rand_normal({rows, 70}, 0, 1, gen);
+    std::vector<float> got = int8_linear(x, q, bias).to_vector<float>(), want = linear(x, wd, bias).to_vector<float>();
+    for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-3) << rows << " rows";
+  }
+  Tensor x3 = rand_normal({2, 4, 70}, 0, 1, gen);
+  EXPECT_EQ(int8_linear(x3, q).shape(), (Shape{2, 4, 300}));
+  EXPECT_THROW(int8_linear(rand_normal({2, 71}, 0, 1, gen), q), Error);
+}
+
+TEST(Int8Linear, LayerWrapperQuantizesInPlace) {
+  Generator gen(3);
+  QuantizableLinear l = QuantizableLinear::create(64, 32, true, 0.1, gen);
+  l.bias = rand_normal({32}, 0, 0.1, gen);
+  Tensor x = rand_normal({5, 64}, 0, 1, gen);
+  std::vector<float> before = l.forward(x).to_vector<float>();
+  l.quantize();
+  EXPECT_FALSE(l.weight.defined());
+  ParameterRefs refs;
+  l.parameters("p.", refs);
+  ASSERT_EQ(refs.size(), 1u);  // only the f32 bias remains a parameter
+  std::vector<float> after = l.forward(x).to_vector<float>();
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < before.size(); ++i) {
+    err += (before[i] - after[i]) * (before[i] - after[i]);
+    norm += before[i] * before[i];
+  }
+  EXPECT_LT(std::sqrt(err / norm), 0.02);
+}
+
+}  // namespace
+}  // namespace tessera::nn
