@@ -41,6 +41,9 @@ void add_serve(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--ctx", options->context, "tokens per sequence (0: the model's maximum)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--prefill-chunk", options->prefill_chunk,
+                  "prompt tokens fed per scheduler step (smaller: steadier streams, slower prefill)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--model-name", options->model_name, "name /v1/models lists (default: folder name)");
   cmd->add_option("--chat-template", options->chat_template,
                   "llama3, chatml or mistral (default: from tokenizer_config.json, else chatml)");

@@ -173,6 +173,22 @@ TEST_F(ServerTest, SeedReproducesAndSamplingVaries) {
   EXPECT_NE(a["choices"][0]["message"], a["choices"][1]["message"]);
 }
 
+TEST_F(ServerTest, ChunkedPrefillGivesTheSameAnswers) {
+  // A prompt fed 7 tokens per scheduler step, interleaved with other sequences' decoding,
+  // must leave the model in the same state as one whole prefill.
+  json body = {{"prompt", "The quick brown fox jumps over the lazy dog, twice over."},
+               {"max_tokens", 12}, {"temperature", 0}, {"n", 3}};
+  ServerOptions whole;
+  whole.prefill_chunk = 100000;
+  start(whole);
+  json expected = post("/v1/completions", body);
+  server_->shutdown();
+  ServerOptions chunked;
+  chunked.prefill_chunk = 7;
+  start(chunked);
+  EXPECT_EQ(post("/v1/completions", body)["choices"], expected["choices"]);
+}
+
 TEST_F(ServerTest, StreamingFramingMatchesTheWholeAnswer) {
   start();
   json body = chat_body("Stream this", 20);

@@ -99,6 +99,7 @@ struct Engine::Sequence {
   size_t streamed = 0;  // bytes of result.text handed to the ticket
   std::vector<TokenLogprob> unsent_logprobs;
   int32_t pending = -1;  // the sampled token the next decode step feeds
+  int64_t prefilled = 0;  // prompt tokens already fed
   Clock::time_point submitted, last_token;
   bool done = false;
 };
@@ -121,6 +122,8 @@ Engine::Engine(models::CausalLM& model, const text::Tokenizer& tokenizer,
                       options_.max_queue);
   TESSERA_CHECK_INPUT(options_.context >= 0, "--ctx must not be negative, got {}",
                       options_.context);
+  TESSERA_CHECK_INPUT(options_.prefill_chunk > 0, "--prefill-chunk must be positive, got {}",
+                      options_.prefill_chunk);
   context_ = options_.context > 0 ? std::min(options_.context, model_.max_positions())
                                   : model_.max_positions();
   thread_ = std::thread([this] { run(); });
@@ -328,23 +331,30 @@ bool Engine::accept(Sequence& s, int32_t token) {
   return false;
 }
 
-bool Engine::prefill(Sequence& s) {
+// Feeds the next chunk of a prompt; once the whole prompt is in, samples the first token.
+// Returns the prompt tokens fed (0 when the sequence ended instead).
+int64_t Engine::prefill_chunk(Sequence& s, int64_t budget) {
   if (s.spec.max_tokens == 0) {
     finish(s, infer::FinishReason::length);
-    return false;
+    return 0;
   }
-  s.state = model_.new_state();
-  std::vector<int64_t> ids(s.spec.prompt.begin(), s.spec.prompt.end());
+  if (!s.state) s.state = model_.new_state();
+  const auto total = static_cast<int64_t>(s.spec.prompt.size());
+  const int64_t count = std::min(budget, total - s.prefilled);
+  std::vector<int64_t> ids(s.spec.prompt.begin() + s.prefilled,
+                           s.spec.prompt.begin() + s.prefilled + count);
   std::vector<models::DecodeState*> states{s.state.get()};
-  Tensor logits = model_.forward_step(
-      Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())}), states);
+  Tensor logits = model_.forward_step(Tensor::from_vector(ids, {1, count}), states);
+  s.prefilled += count;
+  if (s.prefilled < total) return count;
   int32_t token = 0;
   if (!choose(s, logits.data<float>(), token)) {
     finish(s, infer::FinishReason::stop, "constrained decoding allows no token");
-    return false;
+    return count;
   }
   s.pending = token;
-  return !accept(s, token);
+  accept(s, token);
+  return count;
 }
 
 void Engine::admit(std::vector<std::unique_ptr<Sequence>>& running) {
@@ -352,7 +362,7 @@ void Engine::admit(std::vector<std::unique_ptr<Sequence>>& running) {
     std::unique_ptr<Sequence> s;
     {
       std::lock_guard lock(mutex_);
-      if (queue_.empty()) return;
+      if (queue_.empty()) break;
       s = std::move(queue_.front());
       queue_.pop_front();
     }
@@ -360,8 +370,17 @@ void Engine::admit(std::vector<std::unique_ptr<Sequence>>& running) {
       finish(*s, infer::FinishReason::cancelled);
       continue;
     }
+    running.push_back(std::move(s));
+  }
+  // Prompts go in by chunks, a bounded number of tokens per step, so that a long prompt
+  // arriving delays the sequences already decoding by one chunk's forward, not by its whole
+  // prefill (what llama.cpp's batch size bounds too).
+  int64_t budget = options_.prefill_chunk;
+  for (auto& s : running) {
+    if (budget <= 0) break;
+    if (s->done || s->prefilled == static_cast<int64_t>(s->spec.prompt.size())) continue;
     try {
-      if (prefill(*s)) running.push_back(std::move(s));
+      budget -= std::max<int64_t>(1, prefill_chunk(*s, budget));
     } catch (const std::exception& e) {
       finish(*s, infer::FinishReason::stop, e.what());
     }
@@ -369,18 +388,25 @@ void Engine::admit(std::vector<std::unique_ptr<Sequence>>& running) {
 }
 
 void Engine::decode_step(std::vector<std::unique_ptr<Sequence>>& running) {
+  std::vector<Sequence*> ready;
+  for (auto& s : running) {
+    if (!s->done && s->prefilled == static_cast<int64_t>(s->spec.prompt.size())) {
+      ready.push_back(s.get());
+    }
+  }
+  if (ready.empty()) return;
   std::vector<int64_t> ids;
   std::vector<models::DecodeState*> states;
-  for (auto& s : running) {
+  for (Sequence* s : ready) {
     ids.push_back(s->pending);
     states.push_back(s->state.get());
   }
-  const auto batch = static_cast<int64_t>(running.size());
+  const auto batch = static_cast<int64_t>(ready.size());
   if (metrics_) metrics_->batch_size(batch);
   Tensor logits = model_.forward_step(Tensor::from_vector(ids, {batch, 1}), states);
   const int64_t vocab = logits.size(1);
   for (int64_t b = 0; b < batch; ++b) {
-    Sequence& s = *running[static_cast<size_t>(b)];
+    Sequence& s = *ready[static_cast<size_t>(b)];
     int32_t token = 0;
     if (!choose(s, logits.data<float>() + b * vocab, token)) {
       finish(s, infer::FinishReason::stop, "constrained decoding allows no token");
@@ -451,7 +477,7 @@ void Engine::run() {
       run_embeddings();
       admit(running);
       std::erase_if(running, [](const auto& s) { return s->done; });
-      if (!running.empty()) decode_step(running);
+      decode_step(running);
     } catch (const std::exception& e) {
       // A failure inside the model ends the sequences in flight, not the server.
       for (auto& s : running) finish(*s, infer::FinishReason::stop, e.what());

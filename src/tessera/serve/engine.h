@@ -1,7 +1,8 @@
 #pragma once
 // Continuous batching: one scheduler thread owns the model. Requests arrive from HTTP threads
 // at any time; each decode step feeds every running sequence's last token through one
-// batched forward_step, so a sequence joins the batch as soon as its prompt is prefilled and
+// batched forward_step, so a sequence joins the batch as soon as its prompt is prefilled (in
+// chunks between decode steps, so a long prompt does not freeze the others) and
 // leaves it the moment it finishes, without waiting for the others. The scheduler never
 // blocks on a client: what a sequence produces goes into its Ticket, which the HTTP thread
 // drains at its own pace (a slow reader delays nobody), and a cancelled ticket (client gone)
@@ -88,6 +89,7 @@ struct EngineOptions {
   int parallel = 8;        // sequences decoded together at most
   int64_t max_queue = 64;  // sequences waiting for a slot before 429
   int64_t context = 0;     // tokens per sequence (prompt + completion); 0: the model's maximum
+  int64_t prefill_chunk = 128;  // prompt tokens fed per scheduler step, over all sequences
 };
 
 class Engine {
@@ -122,7 +124,7 @@ class Engine {
   struct EmbeddingJob;
   void run();
   void admit(std::vector<std::unique_ptr<Sequence>>& running);
-  bool prefill(Sequence& s);
+  int64_t prefill_chunk(Sequence& s, int64_t budget);
   void decode_step(std::vector<std::unique_ptr<Sequence>>& running);
   // Picks the next token from a logits row; false when the sequence must end (no allowed token).
   bool choose(Sequence& s, const float* logits, int32_t& token);

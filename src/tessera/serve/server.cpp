@@ -104,7 +104,8 @@ Server::Server(std::unique_ptr<models::CausalLM> model, std::unique_ptr<text::To
   seed_base_ = std::random_device{}();
   engine_ = std::make_unique<Engine>(
       *model_, *tokenizer_, end_ids_,
-      EngineOptions{options_.parallel, options_.max_queue, options_.context}, &metrics_);
+      EngineOptions{options_.parallel, options_.max_queue, options_.context, options_.prefill_chunk},
+      &metrics_);
   register_routes();
 }
 

@@ -33,6 +33,7 @@ struct ServerOptions {
   int parallel = 8;        // sequences decoded together
   int64_t max_queue = 64;  // sequences waiting before 429
   int64_t context = 0;     // tokens per sequence; 0: the model's maximum
+  int64_t prefill_chunk = 128;  // prompt tokens fed per scheduler step (between decode steps)
   std::string api_key;     // empty: no authentication
   size_t max_body_bytes = 1 << 20;
   int64_t max_tokens = 4096;  // the largest max_tokens a request may ask for
