@@ -4,7 +4,8 @@
 // between tokens (p50/p99), errors, and the server's resident memory before and after when
 // its pid is given.
 //   bench_serve_load --endpoint http://127.0.0.1:8080/v1 --clients 1,4,16 --requests 8
-//                    --max-tokens 64 --prompt-words 32 [--server-pid PID] [--api-key K]
+//                    --max-tokens 64 [--prompt-words 32 | --prompt-tokens 64] [--eos-id ID]
+//                    [--server-pid PID] [--api-key K]
 // Output: one JSON object per client count on stdout (and a table on stderr).
 #include <httplib.h>
 
@@ -36,6 +37,7 @@ struct Options {
   int requests = 8;
   int max_tokens = 64;
   int prompt_words = 32;
+  int prompt_tokens = 0;  // > 0: send this many token ids instead of words (same prefill anywhere)
   int eos_id = -1;  // suppressed with logit_bias when >= 0 (ignore_eos is sent as well)
   long server_pid = 0;
 };
@@ -164,6 +166,8 @@ Options parse(int argc, char** argv) {
       o.max_tokens = std::atoi(value().c_str());
     } else if (flag == "--prompt-words") {
       o.prompt_words = std::atoi(value().c_str());
+    } else if (flag == "--prompt-tokens") {
+      o.prompt_tokens = std::atoi(value().c_str());
     } else if (flag == "--eos-id") {
       o.eos_id = std::atoi(value().c_str());
     } else if (flag == "--server-pid") {
@@ -202,8 +206,14 @@ int main(int argc, char** argv) {
         client.set_keep_alive(true);
         client.set_tcp_nodelay(true);
         for (int r = 0; r < o.requests; ++r) {
+          nlohmann::json prompt_value = prompt + " " + std::to_string(c * 1000 + r);
+          if (o.prompt_tokens > 0) {
+            std::vector<int> ids;
+            for (int t = 0; t < o.prompt_tokens; ++t) ids.push_back(300 + (c * 7919 + r * 104729 + t * 31) % 20000);
+            prompt_value = ids;
+          }
           nlohmann::json body = {{"model", o.model},
-                                 {"prompt", prompt + " " + std::to_string(c * 1000 + r)},
+                                 {"prompt", prompt_value},
                                  {"max_tokens", o.max_tokens},
                                  {"temperature", 0.8},
                                  {"seed", c * 1000 + r},

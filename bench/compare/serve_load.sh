@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Load test of `tessera serve` (and, side by side, llama.cpp's llama-server when it is built and
-# the GGUF export loads there) on a random 125M-shaped llama with a 32k byte-level vocabulary:
+# Load test of `tessera serve` and, side by side, llama.cpp's llama-server (when built) on the
+# same random 125M-shaped llama (32k vocabulary; GGUF f32 for llama.cpp), prompts sent as token
+# ids so both prefill the same tokens, EOS ignored so both generate the same count:
 # aggregate completion tokens/s at 1, 4 and 16 concurrent streaming clients, time to first
 # token and time between tokens (p50/p99), errors, and the server's resident memory.
 #   usage: bash bench/compare/serve_load.sh [BUILD_DIR] [WORK_DIR]
-# Environment: CLIENTS (1,4,16), REQUESTS per client (3), MAX_TOKENS (32), THREADS (all),
+# Environment: CLIENTS (1,4,16), REQUESTS per client (3), MAX_TOKENS (32), PROMPT_TOKENS (64),
+#              THREADS (all),
 #              PARALLEL (16), LLAMA_BIN (/work/ext/llama.cpp/build/bin).
 set -euo pipefail
 
@@ -14,6 +16,7 @@ work=${2:-"$root/build/serve-bench"}
 clients=${CLIENTS:-1,4,16}
 requests=${REQUESTS:-3}
 max_tokens=${MAX_TOKENS:-32}
+prompt_tokens=${PROMPT_TOKENS:-64}  # token ids, so both servers prefill exactly the same
 threads=${THREADS:-0}
 parallel=${PARALLEL:-16}
 llama_bin=${LLAMA_BIN:-/work/ext/llama.cpp/build/bin}
@@ -78,19 +81,27 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 "$load" --endpoint "http://127.0.0.1:$port/v1" --clients "$clients" --requests "$requests" \
-  --max-tokens "$max_tokens" --eos-id 256 --server-pid "$server" | tee "$work/tessera.jsonl"
+  --max-tokens "$max_tokens" --prompt-tokens "$prompt_tokens" --eos-id 256 --server-pid "$server" \
+  | tee "$work/tessera.jsonl"
 kill -INT "$server"
 wait "$server" || true
 trap - EXIT
 
 if [ -x "$llama_bin/llama-server" ] && [ "${SKIP_LLAMA:-0}" != 1 ]; then
-  gguf="$work/llama-125m-f32.gguf"
-  [ -f "$gguf" ] || "$tessera" export --model "$model" --out "$gguf" --type f32
+  gguf="$work/llama-125m.gguf"
+  vocab_tool="$build/serve_gguf_vocab"
+  [ -x "$vocab_tool" ] || vocab_tool="$build/bench/serve_gguf_vocab"
+  if [ ! -f "$gguf" ]; then
+    # Same weights as f32 GGUF, plus a vocabulary llama.cpp accepts (bench/compare/serve_gguf_vocab.cpp).
+    "$tessera" export --model "$model" --out "$work/raw.gguf" --type f32
+    "$vocab_tool" "$work/raw.gguf" "$gguf"
+    rm -f "$work/raw.gguf"
+  fi
   port=$((20000 + RANDOM % 20000))
   echo "== llama.cpp llama-server (same weights, GGUF f32)"
   llama_threads=$threads
   [ "$llama_threads" = 0 ] && llama_threads=$(nproc)
-  "$llama_bin/llama-server" -m "$gguf" --port "$port" -np "$parallel" -c $((parallel * 256)) \
+  LD_LIBRARY_PATH="$llama_bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$llama_bin/llama-server" -m "$gguf" --port "$port" -np "$parallel" -c $((parallel * 256)) \
     -t "$llama_threads" --cont-batching >"$work/llama-server.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
@@ -102,7 +113,8 @@ if [ -x "$llama_bin/llama-server" ] && [ "${SKIP_LLAMA:-0}" != 1 ]; then
   done
   if [ "$ok" = 1 ]; then
     "$load" --endpoint "http://127.0.0.1:$port/v1" --clients "$clients" --requests "$requests" \
-      --max-tokens "$max_tokens" --server-pid "$server" | tee "$work/llama.jsonl"
+      --max-tokens "$max_tokens" --prompt-tokens "$prompt_tokens" --server-pid "$server" \
+      | tee "$work/llama.jsonl"
   else
     echo "llama-server did not start on the exported GGUF; last lines of its log:" >&2
     tail -n 5 "$work/llama-server.log" >&2
