@@ -106,7 +106,9 @@ TEST(BeamSearch, NarrowBeamNeverBeatsExhaustiveAndGreedyFollowsArgmax) {
                                  Tensor::from_vector(dec, {1, static_cast<int64_t>(dec.size())})).logits;
   std::vector<int64_t> arg = argmax(logits.select(0, 0), -1).to_vector<int64_t>();
   for (size_t i = 0; i < greedy.tokens.size(); ++i) EXPECT_EQ(arg[i], greedy.tokens[i]);
-  if (greedy.finished) EXPECT_EQ(arg[greedy.tokens.size()], 2);
+  if (greedy.finished) {
+    EXPECT_EQ(arg[greedy.tokens.size()], 2);
+  }
 }
 
 TEST(BeamSearch, BatchingAndSortingAreInvisible) {
@@ -142,7 +144,9 @@ TEST(BeamSearch, ConstraintsHold) {
   const auto& t = hyps[0].tokens;
   EXPECT_EQ(t[0], 6);
   EXPECT_LE(static_cast<int64_t>(t.size()) + (hyps[0].finished ? 1 : 0), 4 + 2);
-  if (hyps[0].finished) EXPECT_GE(static_cast<int64_t>(t.size()), 3);
+  if (hyps[0].finished) {
+    EXPECT_GE(static_cast<int64_t>(t.size()), 3);
+  }
   std::vector<int32_t> sorted = t;
   sorted.insert(sorted.begin(), 2);  // the decoder start token counts as history too
   std::sort(sorted.begin(), sorted.end());

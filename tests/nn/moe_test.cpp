@@ -42,7 +42,9 @@ TEST(Moe, TrainingCapacityDropsInTokenOrderAndRenormalises) {
   for (int64_t n = 0; n < N; ++n) {
     EXPECT_NE(r.expert1[n], r.expert2[n]);
     // Expert 0's top-1 slots go to the first `capacity` tokens that chose it.
-    if (r.expert1[n] == 0) EXPECT_EQ(r.kept1[n], seen0++ < r.capacity);
+    if (r.expert1[n] == 0) {
+      EXPECT_EQ(r.kept1[n], seen0++ < r.capacity);
+    }
     double p1 = p[n * 4 + r.expert1[n]], p2 = p[n * 4 + r.expert2[n]];
     if (r.kept1[n] && r.kept2[n]) {
       EXPECT_NEAR(r.gate1[n], p1 / (p1 + p2), 1e-6);
@@ -56,9 +58,11 @@ TEST(Moe, TrainingCapacityDropsInTokenOrderAndRenormalises) {
   for (int64_t e = 0; e < 4; ++e) EXPECT_LE(r.tokens_per_expert[e], r.capacity);
   // A token that lost both experts passes nothing (the residual carries it in the block).
   std::vector<double> y = out.y.to_vector<double>();
-  for (int64_t n = 0; n < N; ++n)
-    if (!r.kept1[n] && !r.kept2[n])
+  for (int64_t n = 0; n < N; ++n) {
+    if (!r.kept1[n] && !r.kept2[n]) {
       for (int64_t j = 0; j < d; ++j) EXPECT_EQ(y[n * d + j], 0.0);
+    }
+  }
 }
 
 TEST(Moe, EvaluationNeverDropsAndMatchesPerTokenSum) {
