@@ -26,6 +26,9 @@ packages=(
   # train/ `data corpus`: the default English corpus (fortunes, WordNet glosses, the World
   # English Bible SWORD module) and zlib to read that module's compressed blocks
   fortunes fortunes-min wordnet-base sword-text-web zlib1g-dev
+  # mt/ `mt build-corpus`: Reina-Valera 1909 verses to pair with the WEB (read through libsword),
+  # ISO 639 names and codes for NLLB language codes, CLD2 for the optional language-ID check
+  sword-text-sparv libsword-dev iso-codes libcld2-dev
 )
 
 missing=()

@@ -36,7 +36,13 @@ int main(int argc, char** argv) {
   cli::add_gym_commands(app);
   cli::add_mt_commands(app);
   cli::add_data_commands(app);
+  cli::add_serve_commands(app);
+  cli::add_sae_commands(app);
+  cli::add_translate_commands(app);
   cli::add_model_tools_commands(app);
+  cli::add_quantize_commands(app);
+  cli::add_convert_commands(app);
+  cli::add_bench_ssd_commands(app);
 
   try {
     app.parse(argc, argv);

@@ -2,7 +2,11 @@
 // named sizes `tessera train --preset` offers for it.
 #include <mutex>
 
+#include "tessera/models/checkpoint_layouts.h"
+#include "tessera/models/hgrn_bit.h"
 #include "tessera/models/llama.h"
+#include "tessera/models/mamba2.h"
+#include "tessera/models/mamba2_original.h"
 #include "tessera/models/presets.h"
 
 namespace tessera::models {
@@ -39,6 +43,15 @@ void register_builtin_models() {
       return std::make_unique<LlamaModel>(LlamaConfig::from_json(config), seed);
     });
     register_model_presets("llama", llama_presets());
+    register_model_type("hgrn_bit", [](const nlohmann::json& config) -> std::unique_ptr<CausalLM> {
+      return std::make_unique<HgrnBitModel>(HgrnBitConfig::from_json(config), config.value("__seed", uint64_t{0}));
+    });
+    register_model_presets("hgrn_bit", hgrn_bit_presets());
+    register_model_type("mamba2", [](const nlohmann::json& config) -> std::unique_ptr<CausalLM> {
+      return std::make_unique<Mamba2Model>(Mamba2Config::from_json(config), config.value("__seed", uint64_t{0}));
+    });
+    register_model_presets("mamba2", mamba2_presets());
+    register_layout_loader(load_mamba2_original_layout);  // state-spaces/mamba2-* releases
   });
 }
 
