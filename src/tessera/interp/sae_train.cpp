@@ -56,6 +56,7 @@ void SaeTrainer::start() {
   if (!checkpoint.empty() && options_.resume &&
       fs::exists(fs::path(checkpoint) / "trainer_state.json")) {
     load_checkpoint(checkpoint);
+    resumed_ = true;
     return;
   }
   initialize();
@@ -196,7 +197,8 @@ void SaeTrainer::train() {
   if (!options_.out_dir.empty()) {
     fs::create_directories(options_.out_dir);
     metrics = std::make_unique<std::ofstream>(
-        (fs::path(options_.out_dir) / "metrics.jsonl").string(), std::ios::app);
+        (fs::path(options_.out_dir) / "metrics.jsonl").string(),
+        resumed_ ? std::ios::app : std::ios::trunc);  // a fresh run starts a fresh log
   }
   int64_t next_checkpoint =
       options_.checkpoint_every > 0 ? tokens_ + options_.checkpoint_every : -1;

@@ -87,6 +87,7 @@ class SaeTrainer {
   int64_t steps_ = 0, tokens_ = 0;
   double lr_ = 0;
   bool started_ = false;
+  bool resumed_ = false;  // continued from a checkpoint: metrics.jsonl is appended to
   SaeLossStats last_;
 };
 
