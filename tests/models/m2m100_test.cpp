@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "../core/torch_save_writer.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/models/m2m100.h"
 
@@ -288,6 +289,25 @@ TEST_P(M2M100Layouts, SaveLoadRoundTripAndTiedAliases) {
   io::save_safetensors((dir.path / "model.safetensors").string(), renamed);
   auto aliased = load_seq2seq_model(dir.path.string());
   EXPECT_EQ(aliased->forward(src, dec).logits.to_vector<double>(), a);
+
+  // The same weights as a torch.save state dict (pytorch_model.bin, with the tied copies as
+  // transformers writes them) load to the same logits.
+  {
+    TempDir bin_dir;
+    fs::copy_file(dir.path / "config.json", bin_dir.path / "config.json");
+    std::vector<std::pair<std::string, Tensor>> state;
+    for (auto& [name, t] : model->parameters()) {
+      state.emplace_back(name, *t);
+      if (name == "model.shared.weight") {
+        state.emplace_back("model.encoder.embed_tokens.weight", *t);
+        state.emplace_back("model.decoder.embed_tokens.weight", *t);
+        state.emplace_back("lm_head.weight", *t);
+      }
+    }
+    tessera::testing::write_torch_checkpoint((bin_dir.path / "pytorch_model.bin").string(), state);
+    auto from_bin = load_seq2seq_model(bin_dir.path.string());
+    EXPECT_EQ(from_bin->forward(src, dec).logits.to_vector<double>(), a);
+  }
 
   // A wrong shape and a stray tensor are named.
   renamed.emplace_back("model.encoder.extra.weight", Tensor::zeros({2}));

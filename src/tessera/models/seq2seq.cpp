@@ -5,11 +5,13 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "tessera/core/autograd.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/core/io/safetensors_folder.h"
+#include "tessera/core/io/torch_pickle.h"
 #include "tessera/models/causal_lm.h"
 #include "tessera/models/m2m100.h"
 
@@ -85,34 +87,43 @@ std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir) {
   bool has_safetensors = false;
   for (const auto& entry : fs::directory_iterator(dir))
     if (entry.path().extension() == ".safetensors") has_safetensors = true;
-  TESSERA_CHECK_INPUT(has_safetensors || !fs::exists(fs::path(dir) / "pytorch_model.bin"),
-                      "{}: only pytorch_model.bin is present; Tessera reads model.safetensors here "
-                      "(the PyTorch pickle reader is not built yet)",
-                      dir);
-  io::SafetensorsFolder weights = io::SafetensorsFolder::open(dir);
+  const fs::path bin = fs::path(dir) / "pytorch_model.bin";
+  // Weights from model.safetensors (sharded or not), else from a torch.save state dict.
+  std::optional<io::SafetensorsFolder> folder;
+  std::map<std::string, Tensor> state;
+  std::vector<std::string> names;
+  if (has_safetensors || !fs::exists(bin)) {
+    folder.emplace(io::SafetensorsFolder::open(dir));
+    names = folder->names();
+  } else {
+    state = io::load_torch_state_dict(bin.string());
+    for (const auto& [name, t] : state) names.push_back(name);
+  }
+  auto has = [&](const std::string& n) { return folder ? folder->has(n) : state.count(n) != 0; };
+  auto shape_of = [&](const std::string& n) { return folder ? folder->info(n).shape : state.at(n).shape(); };
+  auto file_of = [&](const std::string& n) { return folder ? folder->file_of(n) : bin.string(); };
   std::set<std::string> used;
   NoGrad no_grad;
   for (auto& [name, slot] : model->parameters()) {
     std::string source = name;
-    if (!weights.has(source)) {
+    if (!has(source)) {
       for (const std::string& alias : model->aliases_of(name))
-        if (weights.has(alias)) {
+        if (has(alias)) {
           source = alias;
           break;
         }
     }
-    TESSERA_CHECK_INPUT(weights.has(source), "{}: tensor {} is missing from the checkpoint", dir, name);
-    const io::TensorInfo& info = weights.info(source);
-    TESSERA_CHECK_INPUT(info.shape == slot->shape(), "{}: tensor {} has shape {}, but config.json implies {}",
-                        weights.file_of(source), source, shape_str(info.shape), shape_str(slot->shape()));
-    *slot = weights.get(source, slot->dtype()).set_name(name);
+    TESSERA_CHECK_INPUT(has(source), "{}: tensor {} is missing from the checkpoint", dir, name);
+    TESSERA_CHECK_INPUT(shape_of(source) == slot->shape(), "{}: tensor {} has shape {}, but config.json implies {}",
+                        file_of(source), source, shape_str(shape_of(source)), shape_str(slot->shape()));
+    Tensor t = folder ? folder->get(source, slot->dtype()) : state.at(source).to(slot->dtype()).contiguous();
+    *slot = t.set_name(name);
     used.insert(source);
   }
   std::vector<std::string> optional = model->optional_checkpoint_names();
-  for (const std::string& name : weights.names()) {
+  for (const std::string& name : names) {
     bool known = used.count(name) || std::find(optional.begin(), optional.end(), name) != optional.end();
-    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for model_type {}", weights.file_of(name), name,
-                        model->model_type());
+    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for model_type {}", file_of(name), name, model->model_type());
   }
   return model;
 }

@@ -81,7 +81,7 @@ std::vector<std::string> registered_seq2seq_model_types();
 bool is_seq2seq_config(const nlohmann::json& config);
 bool is_seq2seq_folder(const std::string& dir);
 std::unique_ptr<Seq2SeqLM> create_seq2seq_model(const nlohmann::json& config, uint64_t seed = 0);
-// config.json + model.safetensors (sharded or not) or pytorch_model.bin. Tied embeddings may
+// config.json + model.safetensors (sharded or not) or pytorch_model.bin (torch.save state dict). Tied embeddings may
 // be stored under any of their upstream names. Every parameter must be present with its shape.
 std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir);
 // Writes config.json and model.safetensors (f32) atomically; tied copies are not duplicated.
