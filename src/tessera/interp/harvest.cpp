@@ -21,11 +21,11 @@ Tensor capture_activations(models::CausalLM& model, const Tensor& ids, int64_t l
                            const std::string& site) {
   NoGrad no_grad;
   check_hook_point(model, layer, site);
-  if (site == "resid_post") return model.hidden_states(ids, layer).contiguous();
+  if (site == "resid_post") return model.hidden_states(ids, layer).to(DType::f32).contiguous();
   Tensor captured;
   models::CausalLM::ActivationHook hook{
       .layer = layer, .site = site, .replace = [&](const Tensor& a) {
-        captured = a.contiguous();
+        captured = a.to(DType::f32).contiguous();
         return a;
       }};
   model.forward_with_hook(ids, hook);

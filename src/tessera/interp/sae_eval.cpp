@@ -195,6 +195,9 @@ DownstreamMetrics evaluate_downstream(models::CausalLM& model, const train::Toke
   for (const auto& b : batches) {
     Tensor acts = capture_activations(model, b.inputs_tensor(), options.layer, options.site);
     const int64_t d = acts.size(-1), rows = acts.numel() / d;
+    TESSERA_CHECK_INPUT(!sae || sae->d() == d,
+                        "the activation at layer {} {} is {} wide but the SAE expects d_in = {}",
+                        options.layer, options.site, d, sae ? sae->d() : 0);
     if (mean.empty()) mean.assign(static_cast<size_t>(d), 0.0);
     const float* p = acts.data<float>();
     for (int64_t r = 0; r < rows; ++r) {
