@@ -71,8 +71,9 @@ void masked_decay_product(const T* gram, const T* cum, const T* dt, int64_t dt_s
 // only through the split, and every item computes the same numbers either way.
 struct ChunkItems {
   int64_t chunks = 0, head_blocks = 1, heads_per_block = 1, count = 0;
-  ChunkItems(const SsdShape& s, int64_t chunk, int threads) {
-    chunks = ssd_num_chunks(s.length, chunk);
+  // chunk_count < 0: every chunk of the sequence; otherwise a window of that many chunks.
+  ChunkItems(const SsdShape& s, int64_t chunk, int threads, int64_t chunk_count = -1) {
+    chunks = chunk_count >= 0 ? chunk_count : ssd_num_chunks(s.length, chunk);
     const int64_t outer = s.batch * s.groups * chunks;
     const int64_t per_group = s.heads_per_group();
     if (outer > 0 && outer < threads) {
