@@ -104,7 +104,13 @@ class Mamba2:
         x = x.reshape(b, T, H, P)
         B = B.reshape(b, T, G, N).repeat_interleave(H // G, dim=2)
         C = C.reshape(b, T, G, N).repeat_interleave(H // G, dim=2)
-        y, final = ssd_chunked(x, dt, A, B, C, c["chunk_size"], None if state is None else state["ssm"])
+        if state is not None and T == 1:  # decoding: the recurrence, one step
+            decay = torch.exp(dt[:, 0] * A)  # b h
+            final = state["ssm"] * decay[:, :, None, None] + \
+                (dt[:, 0, :, None] * x[:, 0])[..., None] * B[:, 0, :, None, :]
+            y = torch.einsum("bhpn,bhn->bhp", final, C[:, 0])[:, None]
+        else:
+            y, final = ssd_chunked(x, dt, A, B, C, c["chunk_size"], None if state is None else state["ssm"])
         y = y + x * w[pre + "D"][:, None]
         y = y.reshape(b, T, inner) * F.silu(z)
         gs = inner // G
