@@ -76,7 +76,8 @@ void BM_Ternary3(benchmark::State& state) {
 
 void BM_OpenBlas(benchmark::State& state) {
   Problem p(state.range(0), state.range(1), state.range(2));
-  const int M = static_cast<int>(p.rows), K = static_cast<int>(p.cols), N = static_cast<int>(p.batch);
+  const int M = static_cast<int>(p.rows), K = static_cast<int>(p.cols),
+            N = static_cast<int>(p.batch);
   for (auto _ : state) {
     if (N == 1) {
       cblas_sgemv(CblasRowMajor, CblasNoTrans, M, K, 1.0f, p.dense.data(), K, p.xf.data(), 1, 0.0f,
@@ -102,9 +103,9 @@ void shapes(benchmark::internal::Benchmark* b, bool with_isa) {
   }
 }
 
-BENCHMARK(BM_Ternary2)->Apply([](auto* b) { shapes(b, true); })->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_Ternary3)->Apply([](auto* b) { shapes(b, false); })->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_OpenBlas)->Apply([](auto* b) { shapes(b, false); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Ternary2)->Apply([](auto* b) { shapes(b, true); }) -> Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Ternary3)->Apply([](auto* b) { shapes(b, false); }) -> Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_OpenBlas)->Apply([](auto* b) { shapes(b, false); }) -> Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
