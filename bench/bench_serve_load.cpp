@@ -38,7 +38,7 @@ struct Options {
   int max_tokens = 64;
   int prompt_words = 32;
   int prompt_tokens = 0;  // > 0: send this many token ids instead of words (same prefill anywhere)
-  int eos_id = -1;  // suppressed with logit_bias when >= 0 (ignore_eos is sent as well)
+  int eos_id = -1;        // suppressed with logit_bias when >= 0 (ignore_eos is sent as well)
   long server_pid = 0;
 };
 
@@ -100,7 +100,8 @@ Sample one_request(const Options& o, httplib::Client& client, const std::string&
       bool has_text = false;
       if (chunk.contains("choices") && chunk["choices"].is_array()) {
         for (const auto& c : chunk["choices"]) {
-          if (c.contains("text") && c["text"].is_string() && !c["text"].get<std::string>().empty()) has_text = true;
+          if (c.contains("text") && c["text"].is_string() && !c["text"].get<std::string>().empty())
+            has_text = true;
         }
       }
       auto now = Clock::now();
@@ -121,6 +122,11 @@ Sample one_request(const Options& o, httplib::Client& client, const std::string&
   auto result = client.send(req);
   // A completion may legitimately be empty (the model chose an end token first).
   sample.ok = result && status == 200 && done;
+  if (!sample.ok && std::getenv("BENCH_SERVE_DEBUG")) {
+    std::fprintf(stderr, "failed request: result %s, status %d, [DONE] %s, tail %s\n",
+                 result ? "ok" : httplib::to_string(result.error()).c_str(), status,
+                 done ? "seen" : "missing", buffer.substr(0, 200).c_str());
+  }
   return sample;
 }
 
@@ -189,44 +195,60 @@ Options parse(int argc, char** argv) {
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
   std::string prompt;
-  static const char* const kWords[] = {"the", "model", "serves", "many", "clients", "at", "once", "and"};
+  static const char* const kWords[] = {"the",     "model", "serves", "many",
+                                       "clients", "at",    "once",   "and"};
   for (int i = 0; i < o.prompt_words; ++i) prompt += std::string(i ? " " : "") + kWords[i % 8];
-  std::fprintf(stderr, "%7s %8s %6s %10s %10s %10s %10s %10s %9s %9s\n", "clients", "requests", "errors",
-               "tokens", "tok/s", "ttft_p50", "ttft_p99", "itl_p50", "itl_p99", "rss_MiB");
+  std::fprintf(stderr, "%7s %8s %6s %10s %10s %10s %10s %10s %9s %9s\n", "clients", "requests",
+               "errors", "tokens", "tok/s", "ttft_p50", "ttft_p99", "itl_p50", "itl_p99",
+               "rss_MiB");
   for (int clients : o.clients) {
     std::vector<Sample> samples;
     std::mutex mutex;
-    long rss_before = resident_kib(o.server_pid);
-    auto start = Clock::now();
+    // Every client first sends one untimed request on its connection (connection set-up and
+    // first-use costs), then all start together.
+    std::atomic<int> warm{0};
+    std::atomic<bool> go{false};
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c) {
       threads.emplace_back([&, c] {
         httplib::Client client(o.host, o.port);
         client.set_read_timeout(600, 0);
-        client.set_keep_alive(true);
+        // A connection per request: reusing one after a streamed answer fails with
+        // llama-server (a Read error on the next request), and loopback connects cost ~0.1 ms.
+        client.set_keep_alive(false);
         client.set_tcp_nodelay(true);
-        for (int r = 0; r < o.requests; ++r) {
+        for (int r = -1; r < o.requests; ++r) {
+          if (r == 0) {
+            ++warm;
+            while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
           nlohmann::json prompt_value = prompt + " " + std::to_string(c * 1000 + r);
           if (o.prompt_tokens > 0) {
             std::vector<int> ids;
-            for (int t = 0; t < o.prompt_tokens; ++t) ids.push_back(300 + (c * 7919 + r * 104729 + t * 31) % 20000);
+            for (int t = 0; t < o.prompt_tokens; ++t)
+              ids.push_back(300 + (c * 7919 + (r + 1) * 104729 + t * 31) % 20000);
             prompt_value = ids;
           }
           nlohmann::json body = {{"model", o.model},
                                  {"prompt", prompt_value},
                                  {"max_tokens", o.max_tokens},
                                  {"temperature", 0.8},
-                                 {"seed", c * 1000 + r},
+                                 {"seed", c * 1000 + r + 1},
                                  {"stream", true},
                                  {"stream_options", {{"include_usage", true}}},
                                  {"ignore_eos", true}};
           if (o.eos_id >= 0) body["logit_bias"] = {{std::to_string(o.eos_id), -100}};
           Sample s = one_request(o, client, body.dump());
+          if (r < 0) continue;
           std::lock_guard lock(mutex);
           samples.push_back(std::move(s));
         }
       });
     }
+    while (warm < clients) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    long rss_before = resident_kib(o.server_pid);
+    auto start = Clock::now();
+    go = true;
     for (auto& t : threads) t.join();
     double wall = std::chrono::duration<double>(Clock::now() - start).count();
     long rss_after = resident_kib(o.server_pid);
@@ -256,10 +278,11 @@ int main(int argc, char** argv) {
                           {"rss_after_mib", rss_after / 1024.0}};
     std::printf("%s\n", row.dump().c_str());
     std::fflush(stdout);
-    std::fprintf(stderr, "%7d %8zu %6d %10ld %10.1f %10.1f %10.1f %10.2f %9.2f %4.0f->%-4.0f\n", clients,
-                 samples.size(), errors, tokens, tokens / wall, percentile(ttft, 0.5) * 1e3,
-                 percentile(ttft, 0.99) * 1e3, percentile(gaps, 0.5) * 1e3, percentile(gaps, 0.99) * 1e3,
-                 rss_before / 1024.0, rss_after / 1024.0);
+    std::fprintf(stderr, "%7d %8zu %6d %10ld %10.1f %10.1f %10.1f %10.2f %9.2f %4.0f->%-4.0f\n",
+                 clients, samples.size(), errors, tokens, tokens / wall,
+                 percentile(ttft, 0.5) * 1e3, percentile(ttft, 0.99) * 1e3,
+                 percentile(gaps, 0.5) * 1e3, percentile(gaps, 0.99) * 1e3, rss_before / 1024.0,
+                 rss_after / 1024.0);
   }
   return 0;
 }

@@ -25,7 +25,8 @@ std::string byte_symbol(int b) {
   int cp = b;
   if (!printable) {
     cp = 256;
-    for (int x = 0; x < b; ++x) cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
+    for (int x = 0; x < b; ++x)
+      cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
   }
   std::string out;
   if (cp < 0x80) {
@@ -55,12 +56,26 @@ struct Setup {
     }
     nlohmann::json j = {
         {"version", "1.0"},
-        {"added_tokens", {{{"id", 256}, {"content", "<eos>"}, {"special", true}, {"single_word", false},
-                           {"lstrip", false}, {"rstrip", false}, {"normalized", false}}}},
+        {"added_tokens",
+         {{{"id", 256},
+           {"content", "<eos>"},
+           {"special", true},
+           {"single_word", false},
+           {"lstrip", false},
+           {"rstrip", false},
+           {"normalized", false}}}},
         {"normalizer", nullptr},
-        {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"},
+          {"add_prefix_space", false},
+          {"trim_offsets", true},
+          {"use_regex", true}}},
         {"post_processor", nullptr},
-        {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+        {"decoder",
+         {{"type", "ByteLevel"},
+          {"add_prefix_space", true},
+          {"trim_offsets", true},
+          {"use_regex", true}}},
         {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
     tokenizer = tessera::text::parse_hf_tokenizer_json(j.dump(), "bench vocabulary");
     masker = std::make_unique<VocabularyMasker>(*tokenizer, std::vector<int32_t>{256},

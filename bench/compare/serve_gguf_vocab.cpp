@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
     for (const auto& info : file.tensors()) {
       if (info.name == "token_embd.weight") vocab_size = info.shape[0];
     }
-    TESSERA_CHECK_INPUT(vocab_size > 259, "{}: no token_embd.weight with more than 259 rows", argv[1]);
+    TESSERA_CHECK_INPUT(vocab_size > 259, "{}: no token_embd.weight with more than 259 rows",
+                        argv[1]);
     io::GgufMetadata metadata;
     for (const auto& [key, value] : file.metadata()) {
       if (key.rfind("tokenizer.", 0) != 0) metadata.emplace_back(key, value);
@@ -37,7 +38,10 @@ int main(int argc, char** argv) {
     std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
     for (int b = 0; b < 256; ++b) {
       tokens.push_back(fmt::format("<0x{:02X}>", b));
-      types.push_back(6);  // byte
+      // Bytes 0x80-0xFF alone are not UTF-8; as byte tokens a random model would make
+      // llama-server emit invalid text and drop the stream. As normal tokens they print as
+      // their spelling, which is all a throughput benchmark needs.
+      types.push_back(b < 0x80 ? 6 : 1);
     }
     std::set<std::string> seen;
     std::mt19937 rng(7);

@@ -101,8 +101,9 @@ if [ -x "$llama_bin/llama-server" ] && [ "${SKIP_LLAMA:-0}" != 1 ]; then
   echo "== llama.cpp llama-server (same weights, GGUF f32)"
   llama_threads=$threads
   [ "$llama_threads" = 0 ] && llama_threads=$(nproc)
+  # One HTTP thread per keep-alive client (its default, cores - 1, drops connections at 16).
   LD_LIBRARY_PATH="$llama_bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$llama_bin/llama-server" -m "$gguf" --port "$port" -np "$parallel" -c $((parallel * 256)) \
-    -t "$llama_threads" --cont-batching >"$work/llama-server.log" 2>&1 &
+    -t "$llama_threads" --threads-http $((parallel * 2 + 2)) --cont-batching >"$work/llama-server.log" 2>&1 &
   server=$!
   trap 'kill $server 2>/dev/null || true' EXIT
   ok=0

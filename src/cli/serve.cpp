@@ -33,7 +33,8 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--model", *model_dir, "model folder (any architecture) or .gguf")->required();
   cmd->add_option("--host", options->host, "address to listen on (default loopback only)");
   cmd->add_option("--port", options->port, "port (0: any free port)")->check(CLI::Range(0, 65535));
-  cmd->add_option("--parallel", options->parallel, "sequences decoded together (continuous batching)")
+  cmd->add_option("--parallel", options->parallel,
+                  "sequences decoded together (continuous batching)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--api-key", options->api_key,
                   "require `Authorization: Bearer KEY` (default: $TESSERA_API_KEY if set)");
@@ -41,10 +42,12 @@ void add_serve(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--ctx", options->context, "tokens per sequence (0: the model's maximum)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--prefill-chunk", options->prefill_chunk,
-                  "prompt tokens fed per scheduler step (smaller: steadier streams, slower prefill)")
+  cmd->add_option(
+         "--prefill-chunk", options->prefill_chunk,
+         "prompt tokens fed per scheduler step (smaller: steadier streams, slower prefill)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--model-name", options->model_name, "name /v1/models lists (default: folder name)");
+  cmd->add_option("--model-name", options->model_name,
+                  "name /v1/models lists (default: folder name)");
   cmd->add_option("--chat-template", options->chat_template,
                   "llama3, chatml or mistral (default: from tokenizer_config.json, else chatml)");
   cmd->add_option("--max-tokens", options->max_tokens, "largest max_tokens a request may ask for")
@@ -135,7 +138,8 @@ void add_ask(CLI::App& app) {
   cmd->add_option("--seed", f->seed, "sampling seed (-1: none)");
   cmd->add_option("--n", f->n, "number of answers")->check(CLI::Range(1, 16));
   cmd->add_option("--json-schema", f->schema_file, "answer as JSON following this schema file");
-  cmd->add_option("--timeout", f->timeout, "seconds to wait for the answer")->check(CLI::PositiveNumber);
+  cmd->add_option("--timeout", f->timeout, "seconds to wait for the answer")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--retries", f->retries, "retries on 429/5xx")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--stream", f->stream, "print the answer as it is generated");
   cmd->add_flag("--json", f->json, "print the answers and usage as JSON");
@@ -181,7 +185,8 @@ void add_ask(CLI::App& app) {
                                {{"prompt_tokens", response.prompt_tokens},
                                 {"completion_tokens", response.completion_tokens}}}};
         for (const auto& choice : response.choices) {
-          out["answers"].push_back({{"content", choice.content}, {"finish_reason", choice.finish_reason}});
+          out["answers"].push_back(
+              {{"content", choice.content}, {"finish_reason", choice.finish_reason}});
         }
         std::puts(out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
         return;

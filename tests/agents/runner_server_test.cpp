@@ -23,7 +23,8 @@ namespace {
 
 TEST(RunnerWithTesseraServer, RunsMazeEpisodesAndWritesValidTrajectories) {
   set_num_threads(1);
-  const std::string dir = ::testing::TempDir() + "/tessera_runner_llm_" + std::to_string(::getpid());
+  const std::string dir =
+      ::testing::TempDir() + "/tessera_runner_llm_" + std::to_string(::getpid());
   // The maze prompt alone is over a thousand bytes, and this tokenizer spends a token a byte.
   serve::testing::write_tiny_model(dir, 5, 32, 2, 8192);
   serve::ServerOptions llm_options;
@@ -74,7 +75,8 @@ TEST(RunnerWithTesseraServer, RunsMazeEpisodesAndWritesValidTrajectories) {
     EXPECT_NO_THROW(validate_agent_traj(item)) << line.substr(0, 200);
     EXPECT_EQ(item["item_id"], "maze_" + std::to_string(spec.test_begin + lines));
     int answers = 0;
-    for (const auto& turn : item["conversations"]) answers += turn["from"] == "gpt" && turn["loss"] == true;
+    for (const auto& turn : item["conversations"])
+      answers += turn["from"] == "gpt" && turn["loss"] == true;
     // The scripted opening has one assistant turn without loss; then one answer per round.
     EXPECT_EQ(answers, episodes[static_cast<size_t>(lines)].rounds);
     ++lines;
@@ -102,8 +104,9 @@ TEST(RunnerWithTesseraServer, RunsMazeEpisodesAndWritesValidTrajectories) {
   // after each answer has gone out, so the last one may take a moment to be counted).
   int rounds = 0;
   for (const auto& episode : episodes) rounds += episode.rounds;
-  const std::string expected = "tessera_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} " +
-                               std::to_string(rounds) + "\n";
+  const std::string expected =
+      "tessera_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} " +
+      std::to_string(rounds) + "\n";
   std::string metrics;
   for (int attempt = 0; attempt < 200; ++attempt) {
     metrics = httplib::Client("127.0.0.1", llm->port()).Get("/metrics")->body;

@@ -90,11 +90,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     run_automaton(request.response_format, document);
   } else if (selector == 1) {
     serve::CompletionRequest request;
-    if (!parse_or_refuse([&] { request = serve::parse_completion_request(body, limits); })) return 0;
+    if (!parse_or_refuse([&] { request = serve::parse_completion_request(body, limits); }))
+      return 0;
     check_sampling(request, limits);
     fuzz::check(!request.prompts.empty(), "accepted a completion without a prompt");
     for (const auto& p : request.prompts) {
-      for (int32_t id : p.ids) fuzz::check(id >= 0 && id < limits.vocab_size, "token id outside the vocabulary");
+      for (int32_t id : p.ids)
+        fuzz::check(id >= 0 && id < limits.vocab_size, "token id outside the vocabulary");
     }
     run_automaton(request.response_format, document);
   } else {

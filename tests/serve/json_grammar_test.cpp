@@ -41,33 +41,32 @@ const json kPerson = json::parse(R"({
 
 TEST(JsonGrammar, AcceptsWhatTheSchemaAllows) {
   auto grammar = JsonGrammar::from_schema(kPerson);
-  for (const char* good : {
-           R"({"name":"Ann","age":3})",
-           R"({"age":-12,"name":""})",
-           R"({"name":"Bob","age":0,"score":-1.5e+3,"tags":["a","bcd"],"kind":"dog","ok":true,"note":null})",
-           R"({"name":"\u00e9\n\"x","age":1,"kind":7,"note":"hé"})",
-           R"({"name":"Zoë","age":10,"tags":[]})"}) {
+  for (
+      const char* good :
+      {R"({"name":"Ann","age":3})", R"({"age":-12,"name":""})",
+       R"({"name":"Bob","age":0,"score":-1.5e+3,"tags":["a","bcd"],"kind":"dog","ok":true,"note":null})",
+       R"({"name":"\u00e9\n\"x","age":1,"kind":7,"note":"hé"})",
+       R"({"name":"Zoë","age":10,"tags":[]})"}) {
     EXPECT_TRUE(matches(*grammar, good)) << good;
     std::string violation = testing::schema_violation(json::parse(good), kPerson);
     EXPECT_EQ(violation, "") << good;
   }
-  for (const char* bad : {
-           R"({"name":"Ann"})",                      // age is required
-           R"({"name":"Ann","age":1.5})",            // integer
-           R"({"name":"Ann","age":01})",             // leading zero
-           R"({"name":"Ann","age":1,"extra":1})",    // additionalProperties false
-           R"({"name":"Ann","age":1,"age":2})",      // a key twice
-           R"({"name":"Ann","age":1,"kind":"cow"})",  // enum
-           R"({"name":"Ann","age":1,"tags":["a","b","c","d"]})",  // maxItems
-           R"({"name":"Ann","age":1,"tags":["abcde"]})",          // maxLength
-           R"({"name":"Ann Annabelle Smith","age":1})",           // maxLength
-           R"({"name": "Ann","age":1})",                          // no insignificant space
-           R"({"name":"A\qn","age":1})",                          // bad escape
-           R"({"name":"\ud800","age":1})",                        // lone surrogate
-           "{\"name\":\"\x01\",\"age\":1}",                       // control character
-           "{\"name\":\"\xC3\",\"age\":1}",                       // broken UTF-8
-           R"({"name":"Ann","age":1} )",                          // trailing bytes
-           R"([1])"}) {
+  for (const char* bad : {R"({"name":"Ann"})",                       // age is required
+                          R"({"name":"Ann","age":1.5})",             // integer
+                          R"({"name":"Ann","age":01})",              // leading zero
+                          R"({"name":"Ann","age":1,"extra":1})",     // additionalProperties false
+                          R"({"name":"Ann","age":1,"age":2})",       // a key twice
+                          R"({"name":"Ann","age":1,"kind":"cow"})",  // enum
+                          R"({"name":"Ann","age":1,"tags":["a","b","c","d"]})",  // maxItems
+                          R"({"name":"Ann","age":1,"tags":["abcde"]})",          // maxLength
+                          R"({"name":"Ann Annabelle Smith","age":1})",           // maxLength
+                          R"({"name": "Ann","age":1})",     // no insignificant space
+                          R"({"name":"A\qn","age":1})",     // bad escape
+                          R"({"name":"\ud800","age":1})",   // lone surrogate
+                          "{\"name\":\"\x01\",\"age\":1}",  // control character
+                          "{\"name\":\"\xC3\",\"age\":1}",  // broken UTF-8
+                          R"({"name":"Ann","age":1} )",     // trailing bytes
+                          R"([1])"}) {
     EXPECT_FALSE(matches(*grammar, bad)) << bad;
   }
   JsonMatcher partial(*grammar);
@@ -94,16 +93,18 @@ TEST(JsonGrammar, TopLevelScalarsAndNumbersEndAtTheEnd) {
   EXPECT_TRUE(matches(*prefixes, "1"));
   EXPECT_TRUE(matches(*prefixes, "12"));
   EXPECT_FALSE(matches(*prefixes, "124"));
-  auto list = JsonGrammar::from_schema(json::parse(R"({"type":"array","items":{"enum":[1,12]},"minItems":2})"));
+  auto list = JsonGrammar::from_schema(
+      json::parse(R"({"type":"array","items":{"enum":[1,12]},"minItems":2})"));
   EXPECT_TRUE(matches(*list, "[12,1]"));
   EXPECT_FALSE(matches(*list, "[12]"));
 }
 
 TEST(JsonGrammar, RefusesWhatItCannotEnforce) {
-  for (const char* schema : {R"({"anyOf":[{"type":"string"}]})", R"({"type":"string","pattern":"a"})",
-                             R"({"$ref":"#/x"})", R"({"type":"integer","minimum":0})",
-                             R"({"type":"tuple"})", R"({"type":"object","properties":{"a":{}},"required":["b"]})",
-                             R"({"type":"string","maxLength":-1})", "false", "3"}) {
+  for (const char* schema :
+       {R"({"anyOf":[{"type":"string"}]})", R"({"type":"string","pattern":"a"})",
+        R"({"$ref":"#/x"})", R"({"type":"integer","minimum":0})", R"({"type":"tuple"})",
+        R"({"type":"object","properties":{"a":{}},"required":["b"]})",
+        R"({"type":"string","maxLength":-1})", "false", "3"}) {
     try {
       JsonGrammar::from_schema(json::parse(schema));
       ADD_FAILURE() << "accepted " << schema;
@@ -117,7 +118,8 @@ TEST(JsonGrammar, RefusesWhatItCannotEnforce) {
 class MaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    tokenizer_ = text::parse_hf_tokenizer_json(testing::synthetic_tokenizer_json(3000, 1).dump(), "synthetic");
+    tokenizer_ = text::parse_hf_tokenizer_json(testing::synthetic_tokenizer_json(3000, 1).dump(),
+                                               "synthetic");
     vocab_ = tokenizer_->vocab_size();
     masker_ = std::make_unique<VocabularyMasker>(*tokenizer_, std::vector<int32_t>{256}, vocab_);
   }
@@ -153,9 +155,11 @@ TEST_F(MaskTest, MasksEqualFeedingEveryTokenAlone) {
 TEST_F(MaskTest, RandomWalksThroughTheMasksAreValidDocuments) {
   const std::vector<json> schemas = {
       kPerson,
-      json::parse(R"({"type":"object","properties":{"answer":{"type":"string","maxLength":8},"confidence":{"type":"number"}},"required":["answer","confidence"],"additionalProperties":false})"),
+      json::parse(
+          R"({"type":"object","properties":{"answer":{"type":"string","maxLength":8},"confidence":{"type":"number"}},"required":["answer","confidence"],"additionalProperties":false})"),
       json::parse(R"({"type":"array","items":{"type":"integer"},"minItems":1,"maxItems":4})"),
-      json::parse(R"({"type":"object","properties":{"steps":{"type":"array","maxItems":2,"items":{"type":"object","properties":{"op":{"enum":["add","mul"]},"x":{"type":"number"}},"required":["op"]}}},"required":["steps"]})"),
+      json::parse(
+          R"({"type":"object","properties":{"steps":{"type":"array","maxItems":2,"items":{"type":"object","properties":{"op":{"enum":["add","mul"]},"x":{"type":"number"}},"required":["op"]}}},"required":["steps"]})"),
   };
   std::mt19937 rng(11);
   int complete = 0;
@@ -190,7 +194,8 @@ TEST_F(MaskTest, RandomWalksThroughTheMasksAreValidDocuments) {
 }
 
 TEST(VocabularyMasker, A32kVocabularyIsMaskedQuickly) {
-  auto tokenizer = text::parse_hf_tokenizer_json(testing::synthetic_tokenizer_json(32000, 2).dump(), "synthetic");
+  auto tokenizer = text::parse_hf_tokenizer_json(testing::synthetic_tokenizer_json(32000, 2).dump(),
+                                                 "synthetic");
   VocabularyMasker masker(*tokenizer, {256}, tokenizer->vocab_size());
   auto grammar = JsonGrammar::from_schema(kPerson);
   JsonMatcher state(*grammar);

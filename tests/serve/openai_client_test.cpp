@@ -258,23 +258,28 @@ TEST(Client, StreamsServerSentEventsAndParsesChoices) {
   FakeEndpoint endpoint([](const httplib::Request&, httplib::Response& res) {
     std::string body;
     for (const char* piece : {"Hel", "lo", " there"}) {
-      nlohmann::json chunk = {{"model", "tiny"},
-                              {"choices", {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}}};
+      nlohmann::json chunk = {
+          {"model", "tiny"},
+          {"choices",
+           {{{"index", 0}, {"delta", {{"content", piece}}}, {"finish_reason", nullptr}}}}};
       body += "data: " + chunk.dump() + "\n\n";
     }
     body += ": a comment line\n\n";
-    body += R"(data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})" "\n\n";
-    body += R"(data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":3}})" "\n\n";
+    body += R"(data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]})"
+            "\n\n";
+    body += R"(data: {"choices":[],"usage":{"prompt_tokens":4,"completion_tokens":3}})"
+            "\n\n";
     body += "data: [DONE]\n\n";
     res.set_content(body, "text/event-stream");
   });
   Client client({endpoint.base_url(), "", 5, 5});
   std::string seen;
-  ChatResponse response = client.chat_stream(sample_request(), [&](size_t choice, std::string_view delta) {
-    EXPECT_EQ(choice, 0u);
-    seen += delta;
-    return true;
-  });
+  ChatResponse response =
+      client.chat_stream(sample_request(), [&](size_t choice, std::string_view delta) {
+        EXPECT_EQ(choice, 0u);
+        seen += delta;
+        return true;
+      });
   EXPECT_EQ(seen, "Hello there");
   EXPECT_EQ(response.content, "Hello there");
   EXPECT_EQ(response.finish_reason, "length");
@@ -286,8 +291,14 @@ TEST(Client, StreamsServerSentEventsAndParsesChoices) {
 TEST(Client, SendsTheNewFieldsAndReadsEveryChoice) {
   FakeEndpoint endpoint([](const httplib::Request&, httplib::Response& res) {
     nlohmann::json reply = completion("a");
-    reply["choices"].push_back({{"index", 1}, {"message", {{"role", "assistant"}, {"content", "b"}}}, {"finish_reason", "stop"},
-                                {"logprobs", {{"content", {{{"token", "b"}, {"logprob", -0.5}, {"top_logprobs", {{{"token", "b"}, {"logprob", -0.5}}}}}}}}}});
+    reply["choices"].push_back({{"index", 1},
+                                {"message", {{"role", "assistant"}, {"content", "b"}}},
+                                {"finish_reason", "stop"},
+                                {"logprobs",
+                                 {{"content",
+                                   {{{"token", "b"},
+                                     {"logprob", -0.5},
+                                     {"top_logprobs", {{{"token", "b"}, {"logprob", -0.5}}}}}}}}}});
     res.set_content(reply.dump(), "application/json");
   });
   ClientOptions options{endpoint.base_url(), "", 5, 5};

@@ -26,8 +26,9 @@ inline std::string schema_violation(const nlohmann::json& value, const nlohmann:
     for (const json& t : types) {
       std::string name = t.get<std::string>();
       matched |= (name == "object" && value.is_object()) || (name == "array" && value.is_array()) ||
-                 (name == "string" && value.is_string()) || (name == "boolean" && value.is_boolean()) ||
-                 (name == "null" && value.is_null()) || (name == "number" && value.is_number()) ||
+                 (name == "string" && value.is_string()) ||
+                 (name == "boolean" && value.is_boolean()) || (name == "null" && value.is_null()) ||
+                 (name == "number" && value.is_number()) ||
                  (name == "integer" && value.is_number_integer());
     }
     if (!matched) return path + ": wrong type " + value.type_name();
@@ -36,15 +37,20 @@ inline std::string schema_violation(const nlohmann::json& value, const nlohmann:
     // Length in characters (code points), not bytes.
     size_t length = 0;
     for (unsigned char c : value.get<std::string>()) length += (c & 0xC0) != 0x80;
-    if (schema.contains("minLength") && length < schema["minLength"].get<size_t>()) return path + ": too short";
-    if (schema.contains("maxLength") && length > schema["maxLength"].get<size_t>()) return path + ": too long";
+    if (schema.contains("minLength") && length < schema["minLength"].get<size_t>())
+      return path + ": too short";
+    if (schema.contains("maxLength") && length > schema["maxLength"].get<size_t>())
+      return path + ": too long";
   }
   if (value.is_array()) {
-    if (schema.contains("minItems") && value.size() < schema["minItems"].get<size_t>()) return path + ": too few items";
-    if (schema.contains("maxItems") && value.size() > schema["maxItems"].get<size_t>()) return path + ": too many items";
+    if (schema.contains("minItems") && value.size() < schema["minItems"].get<size_t>())
+      return path + ": too few items";
+    if (schema.contains("maxItems") && value.size() > schema["maxItems"].get<size_t>())
+      return path + ": too many items";
     if (schema.contains("items")) {
       for (size_t i = 0; i < value.size(); ++i) {
-        std::string v = schema_violation(value[i], schema["items"], path + "[" + std::to_string(i) + "]");
+        std::string v =
+            schema_violation(value[i], schema["items"], path + "[" + std::to_string(i) + "]");
         if (!v.empty()) return v;
       }
     }
@@ -52,7 +58,8 @@ inline std::string schema_violation(const nlohmann::json& value, const nlohmann:
   if (value.is_object()) {
     json properties = schema.value("properties", json::object());
     for (const json& name : schema.value("required", json::array())) {
-      if (!value.contains(name.get<std::string>())) return path + ": missing " + name.get<std::string>();
+      if (!value.contains(name.get<std::string>()))
+        return path + ": missing " + name.get<std::string>();
     }
     for (const auto& [key, item] : value.items()) {
       if (properties.contains(key)) {

@@ -11,8 +11,8 @@
 #include <cstring>
 #include <thread>
 
-#include "tessera/core/parallel.h"
 #include "schema_validator.h"
+#include "tessera/core/parallel.h"
 #include "test_model.h"
 
 namespace tessera::serve {
@@ -21,8 +21,8 @@ namespace {
 using nlohmann::json;
 
 std::string temp_model_dir() {
-  static std::string dir = testing::write_tiny_model(
-      ::testing::TempDir() + "/tessera_serve_" + std::to_string(::getpid()));
+  static std::string dir = testing::write_tiny_model(::testing::TempDir() + "/tessera_serve_" +
+                                                     std::to_string(::getpid()));
   return dir;
 }
 
@@ -89,7 +89,8 @@ class ServerTest : public ::testing::Test {
 
 json chat_body(const std::string& user, int max_tokens = 12) {
   return {{"model", "tiny"},
-          {"messages", {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", user}}}},
+          {"messages",
+           {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", user}}}},
           {"max_tokens", max_tokens},
           {"temperature", 0}};
 }
@@ -125,11 +126,14 @@ TEST_F(ServerTest, ChatCompletionHasOpenAIShapeAndUsage) {
   EXPECT_TRUE(choice["finish_reason"] == "stop" || choice["finish_reason"] == "length");
   const json& usage = reply["usage"];
   // The ChatML prompt: special markers are one token each, the rest bytes.
-  std::string prompt = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n";
+  std::string prompt =
+      "<|im_start|>system\nBe "
+      "brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n";
   EXPECT_EQ(usage["prompt_tokens"], static_cast<int64_t>(prompt.size()) - 3 * 12 - 2 * 10 + 5);
   EXPECT_GE(usage["completion_tokens"].get<int>(), 1);
   EXPECT_LE(usage["completion_tokens"].get<int>(), 12);
-  EXPECT_EQ(usage["total_tokens"], usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
+  EXPECT_EQ(usage["total_tokens"],
+            usage["prompt_tokens"].get<int>() + usage["completion_tokens"].get<int>());
   if (choice["finish_reason"] == "length") {
     EXPECT_EQ(usage["completion_tokens"], 12);
   }
@@ -137,8 +141,12 @@ TEST_F(ServerTest, ChatCompletionHasOpenAIShapeAndUsage) {
 
 TEST_F(ServerTest, CompletionsEchoBatchAndN) {
   start();
-  json reply = post("/v1/completions", {{"prompt", {"abc", "xyz"}}, {"max_tokens", 5}, {"n", 2},
-                                        {"echo", true}, {"temperature", 0.9}, {"seed", 1}});
+  json reply = post("/v1/completions", {{"prompt", {"abc", "xyz"}},
+                                        {"max_tokens", 5},
+                                        {"n", 2},
+                                        {"echo", true},
+                                        {"temperature", 0.9},
+                                        {"seed", 1}});
   EXPECT_EQ(reply["object"], "text_completion");
   ASSERT_EQ(reply["choices"].size(), 4u);
   for (int i = 0; i < 4; ++i) {
@@ -177,7 +185,9 @@ TEST_F(ServerTest, ChunkedPrefillGivesTheSameAnswers) {
   // A prompt fed 7 tokens per scheduler step, interleaved with other sequences' decoding,
   // must leave the model in the same state as one whole prefill.
   json body = {{"prompt", "The quick brown fox jumps over the lazy dog, twice over."},
-               {"max_tokens", 12}, {"temperature", 0}, {"n", 3}};
+               {"max_tokens", 12},
+               {"temperature", 0},
+               {"n", 3}};
   ServerOptions whole;
   whole.prefill_chunk = 100000;
   start(whole);
@@ -238,11 +248,13 @@ TEST_F(ServerTest, LogprobsAndTopLogprobs) {
   for (const json& token : content) {
     ASSERT_EQ(token["top_logprobs"].size(), 3u);
     // Greedy: the chosen token is the most likely one.
-    EXPECT_FLOAT_EQ(token["logprob"].get<float>(), token["top_logprobs"][0]["logprob"].get<float>());
+    EXPECT_FLOAT_EQ(token["logprob"].get<float>(),
+                    token["top_logprobs"][0]["logprob"].get<float>());
     EXPECT_LE(token["logprob"].get<float>(), 0.0f);
     EXPECT_TRUE(token["bytes"].is_array());
   }
-  json legacy = post("/v1/completions", {{"prompt", "ab"}, {"max_tokens", 4}, {"logprobs", 2}, {"temperature", 0}});
+  json legacy = post("/v1/completions",
+                     {{"prompt", "ab"}, {"max_tokens", 4}, {"logprobs", 2}, {"temperature", 0}});
   const json& lp = legacy["choices"][0]["logprobs"];
   EXPECT_EQ(lp["tokens"].size(), lp["token_logprobs"].size());
   EXPECT_EQ(lp["top_logprobs"][0].size(), 2u);
@@ -260,8 +272,9 @@ TEST_F(ServerTest, JsonSchemaOutputValidates) {
     "required":["answer","confidence","final"],"additionalProperties":false})");
   json body = chat_body("Answer in JSON", 120);
   body["temperature"] = 1.0;
-  body["response_format"] = {{"type", "json_schema"},
-                             {"json_schema", {{"name", "answer"}, {"strict", true}, {"schema", schema}}}};
+  body["response_format"] = {
+      {"type", "json_schema"},
+      {"json_schema", {{"name", "answer"}, {"strict", true}, {"schema", schema}}}};
   for (int seed = 0; seed < 6; ++seed) {
     body["seed"] = seed;
     body["stream"] = seed % 2 == 1;
@@ -308,7 +321,8 @@ TEST_F(ServerTest, ManyConcurrentStreamsAllComplete) {
       json body = chat_body("client " + std::to_string(i), 16 + i);
       body["stream"] = true;
       auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
-      if (res && res->status == 200 && res->body.find("data: [DONE]") != std::string::npos) ++complete;
+      if (res && res->status == 200 && res->body.find("data: [DONE]") != std::string::npos)
+        ++complete;
     });
   }
   for (auto& t : clients) t.join();
@@ -317,7 +331,8 @@ TEST_F(ServerTest, ManyConcurrentStreamsAllComplete) {
   // Requests really shared decode steps: some step ran with more than one sequence.
   size_t at = metrics.find("tessera_batch_size_bucket{le=\"1\"} ");
   ASSERT_NE(at, std::string::npos);
-  int64_t single = std::stoll(metrics.substr(at + std::strlen("tessera_batch_size_bucket{le=\"1\"} ")));
+  int64_t single =
+      std::stoll(metrics.substr(at + std::strlen("tessera_batch_size_bucket{le=\"1\"} ")));
   at = metrics.find("tessera_batch_size_count ");
   int64_t steps = std::stoll(metrics.substr(at + std::strlen("tessera_batch_size_count ")));
   EXPECT_LT(single, steps);
@@ -333,7 +348,9 @@ TEST_F(ServerTest, ApiKeyIsRequiredExceptForHealth) {
   EXPECT_EQ(res->status, 401);
   EXPECT_EQ(json::parse(res->body)["error"]["code"], "invalid_api_key");
   anonymous.set_bearer_token_auth("sk-wrong");
-  EXPECT_EQ(anonymous.Post("/v1/chat/completions", chat_body("hi").dump(), "application/json")->status, 401);
+  EXPECT_EQ(
+      anonymous.Post("/v1/chat/completions", chat_body("hi").dump(), "application/json")->status,
+      401);
   EXPECT_EQ(anonymous.Get("/metrics")->status, 401);
   EXPECT_EQ(anonymous.Get("/health")->status, 200);
   EXPECT_EQ(client_->Get("/v1/models")->status, 200);
@@ -361,8 +378,9 @@ TEST_F(ServerTest, MalformedRequestsGetNamedErrorsAndTheServerGoesOn) {
   json bad_bias = chat_body("hi");
   bad_bias["logit_bias"] = {{"99999", 1}};
   json bad_schema = chat_body("hi");
-  bad_schema["response_format"] = {{"type", "json_schema"},
-                                   {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"pattern", "a+"}}}}}};
+  bad_schema["response_format"] = {
+      {"type", "json_schema"},
+      {"json_schema", {{"name", "x"}, {"schema", {{"type", "string"}, {"pattern", "a+"}}}}}};
   std::vector<Case> cases = {
       {"{not json", 400, ""},
       {"[1,2]", 400, ""},
@@ -375,7 +393,8 @@ TEST_F(ServerTest, MalformedRequestsGetNamedErrorsAndTheServerGoesOn) {
       {too_many.dump(), 400, "max_tokens"},
       {bad_bias.dump(), 400, "logit_bias.99999"},
       {bad_schema.dump(), 400, "response_format"},
-      {R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", 400, "tools"},
+      {R"({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})", 400,
+       "tools"},
       {std::string(5000, ' '), 413, ""},
   };
   for (const Case& c : cases) {
@@ -410,14 +429,19 @@ TEST_F(ServerTest, FullQueueAnswers429) {
   json error = post("/v1/completions", {{"prompt", "b"}, {"max_tokens", 2}, {"n", 3}}, 429);
   EXPECT_EQ(error["error"]["type"], "rate_limit_error");
   EXPECT_EQ(error["error"]["code"], "queue_full");
-  EXPECT_EQ(post("/v1/completions", {{"prompt", "b"}, {"max_tokens", 2}, {"n", 2}})["choices"].size(), 2u);
+  EXPECT_EQ(
+      post("/v1/completions", {{"prompt", "b"}, {"max_tokens", 2}, {"n", 2}})["choices"].size(),
+      2u);
   EXPECT_TRUE(healthy());
 }
 
 TEST_F(ServerTest, DisconnectMidStreamCancelsTheSequence) {
   start({}, slower_model_dir());
   httplib::Client client("127.0.0.1", server_->port());
-  json body = {{"prompt", "go"}, {"max_tokens", 500}, {"stream", true}, {"temperature", 0},
+  json body = {{"prompt", "go"},
+               {"max_tokens", 500},
+               {"stream", true},
+               {"temperature", 0},
                {"logit_bias", {{"256", -100}}}};
   httplib::Request req;
   req.method = "POST";
@@ -445,10 +469,12 @@ TEST_F(ServerTest, DisconnectMidStreamCancelsTheSequence) {
 
 TEST_F(ServerTest, EmbeddingsAreNormalisedAndDeterministic) {
   start();
-  json reply = post("/v1/embeddings", {{"input", {"hello world", "hello world", "other"}}, {"model", "tiny"}});
+  json reply = post("/v1/embeddings",
+                    {{"input", {"hello world", "hello world", "other"}}, {"model", "tiny"}});
   ASSERT_EQ(reply["data"].size(), 3u);
   std::vector<std::vector<float>> vectors;
-  for (const json& item : reply["data"]) vectors.push_back(item["embedding"].get<std::vector<float>>());
+  for (const json& item : reply["data"])
+    vectors.push_back(item["embedding"].get<std::vector<float>>());
   EXPECT_EQ(vectors[0].size(), 32u);
   double norm = 0;
   for (float v : vectors[0]) norm += v * v;
@@ -456,7 +482,8 @@ TEST_F(ServerTest, EmbeddingsAreNormalisedAndDeterministic) {
   EXPECT_EQ(vectors[0], vectors[1]);
   EXPECT_NE(vectors[0], vectors[2]);
   EXPECT_EQ(reply["usage"]["prompt_tokens"], 11 + 11 + 5);
-  json shorter = post("/v1/embeddings", {{"input", "hello world"}, {"dimensions", 8}, {"encoding_format", "base64"}});
+  json shorter = post("/v1/embeddings",
+                      {{"input", "hello world"}, {"dimensions", 8}, {"encoding_format", "base64"}});
   EXPECT_TRUE(shorter["data"][0]["embedding"].is_string());
   EXPECT_EQ(shorter["data"][0]["embedding"].get<std::string>().size(), 44u);  // 32 bytes in base64
 }
@@ -475,12 +502,13 @@ TEST_F(ServerTest, MetricsArePrometheusText) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_NE(content_type.find("text/plain"), std::string::npos);
-  for (const char* name : {"# TYPE tessera_requests_total counter",
-                           "tessera_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} 1",
-                           "# TYPE tessera_time_to_first_token_seconds histogram",
-                           "tessera_time_to_first_token_seconds_bucket{le=\"+Inf\"} 1",
-                           "tessera_time_per_output_token_seconds_count", "tessera_queue_waiting 0",
-                           "tessera_generated_tokens_total"}) {
+  for (const char* name :
+       {"# TYPE tessera_requests_total counter",
+        "tessera_requests_total{endpoint=\"/v1/chat/completions\",status=\"200\"} 1",
+        "# TYPE tessera_time_to_first_token_seconds histogram",
+        "tessera_time_to_first_token_seconds_bucket{le=\"+Inf\"} 1",
+        "tessera_time_per_output_token_seconds_count", "tessera_queue_waiting 0",
+        "tessera_generated_tokens_total"}) {
     EXPECT_NE(text.find(name), std::string::npos) << name << "\n" << text;
   }
 }
@@ -493,7 +521,10 @@ TEST_F(ServerTest, ShutdownFinishesStreamsAndRefusesNewWork) {
   std::thread reader([&] {
     httplib::Client client("127.0.0.1", server_->port());
     client.set_read_timeout(30, 0);
-    json body = {{"prompt", "long"}, {"max_tokens", 500}, {"stream", true}, {"temperature", 0},
+    json body = {{"prompt", "long"},
+                 {"max_tokens", 500},
+                 {"stream", true},
+                 {"temperature", 0},
                  {"logit_bias", {{"256", -100}}}};
     auto res = client.Post("/v1/completions", body.dump(), "application/json");
     if (res) body_text = res->body;
@@ -504,13 +535,15 @@ TEST_F(ServerTest, ShutdownFinishesStreamsAndRefusesNewWork) {
   }
   std::thread stopper([&] { server_->shutdown(); });
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  auto refused = httplib::Client("127.0.0.1", server_->port()).Post("/v1/completions", R"({"prompt":"x"})", "application/json");
+  auto refused = httplib::Client("127.0.0.1", server_->port())
+                     .Post("/v1/completions", R"({"prompt":"x"})", "application/json");
   if (refused) {
     EXPECT_EQ(refused->status, 503);
   }
   stopper.join();
   reader.join();
-  EXPECT_NE(body_text.find("\"finish_reason\":\"length\""), std::string::npos) << body_text.substr(0, 200);
+  EXPECT_NE(body_text.find("\"finish_reason\":\"length\""), std::string::npos)
+      << body_text.substr(0, 200);
   EXPECT_NE(body_text.find("data: [DONE]"), std::string::npos);
 }
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -40,38 +40,41 @@ inline nlohmann::json byte_tokenizer_json() {
   nlohmann::json added = nlohmann::json::array();
   int id = 256;
   for (const char* special : {"<eos>", "<|im_start|>", "<|im_end|>"}) {
-    added.push_back({{"id", id++}, {"content", special}, {"special", true}, {"single_word", false},
-                     {"lstrip", false}, {"rstrip", false}, {"normalized", false}});
+    added.push_back({{"id", id++},
+                     {"content", special},
+                     {"special", true},
+                     {"single_word", false},
+                     {"lstrip", false},
+                     {"rstrip", false},
+                     {"normalized", false}});
   }
   return {{"version", "1.0"},
           {"added_tokens", added},
           {"normalizer", nullptr},
           {"pre_tokenizer",
-           {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true},
+           {{"type", "ByteLevel"},
+            {"add_prefix_space", false},
+            {"trim_offsets", true},
             {"use_regex", true}}},
           {"post_processor", nullptr},
           {"decoder",
-           {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true},
+           {{"type", "ByteLevel"},
+            {"add_prefix_space", true},
+            {"trim_offsets", true},
             {"use_regex", true}}},
           {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
 }
 
 // Writes the folder (model, tokenizer, config) and returns its path.
-inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7,
-                                    int64_t hidden = 32, int64_t layers = 2,
-                                    int64_t context = 512) {
+inline std::string write_tiny_model(const std::string& dir, uint64_t seed = 7, int64_t hidden = 32,
+                                    int64_t layers = 2, int64_t context = 512) {
   namespace fs = std::filesystem;
   fs::create_directories(dir);
-  nlohmann::json config = {{"model_type", "llama"},
-                           {"vocab_size", 259},
-                           {"hidden_size", hidden},
-                           {"intermediate_size", hidden * 2},
-                           {"num_hidden_layers", layers},
-                           {"num_attention_heads", 4},
-                           {"num_key_value_heads", 2},
-                           {"max_position_embeddings", context},
-                           {"initializer_range", 0.5},
-                           {"eos_token_id", 256}};
+  nlohmann::json config = {{"model_type", "llama"},       {"vocab_size", 259},
+                           {"hidden_size", hidden},       {"intermediate_size", hidden * 2},
+                           {"num_hidden_layers", layers}, {"num_attention_heads", 4},
+                           {"num_key_value_heads", 2},    {"max_position_embeddings", context},
+                           {"initializer_range", 0.5},    {"eos_token_id", 256}};
   auto model = models::create_model(config, seed);
   models::save_model(*model, dir);
   std::ofstream(dir + "/tokenizer.json") << byte_tokenizer_json().dump();
@@ -94,10 +97,10 @@ namespace tessera::serve::testing {
 inline nlohmann::json synthetic_tokenizer_json(int extra, uint64_t seed) {
   nlohmann::json j = byte_tokenizer_json();
   nlohmann::json& vocab = j["model"]["vocab"];
-  std::vector<std::string> pieces = {"{\"", "\":", "\",", "\"}", "},", "]}", "[{", "\":\"",
-                                     "true", "false", "null", "00", "12", "3.", ".5", "e+",
-                                     "\\n", "\\u00", " the", "name", "age", "\"name\":", "é",
-                                     "\xE2\x82", "\xAC", "\"\"", "[]", "{}", ",\"", "-1"};
+  std::vector<std::string> pieces = {
+      "{\"",  "\":",       "\",", "\"}",      "},",   "]}",   "[{",  "\":\"", "true", "false",
+      "null", "00",        "12",  "3.",       ".5",   "e+",   "\\n", "\\u00", " the", "name",
+      "age",  "\"name\":", "é",   "\xE2\x82", "\xAC", "\"\"", "[]",  "{}",    ",\"",  "-1"};
   uint64_t state = seed * 6364136223846793005ull + 1442695040888963407ull;
   auto next = [&] {
     state = state * 6364136223846793005ull + 1442695040888963407ull;

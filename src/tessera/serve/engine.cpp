@@ -98,7 +98,7 @@ struct Engine::Sequence {
   SequenceResult result;
   size_t streamed = 0;  // bytes of result.text handed to the ticket
   std::vector<TokenLogprob> unsent_logprobs;
-  int32_t pending = -1;  // the sampled token the next decode step feeds
+  int32_t pending = -1;   // the sampled token the next decode step feeds
   int64_t prefilled = 0;  // prompt tokens already fed
   Clock::time_point submitted, last_token;
   bool done = false;
@@ -180,10 +180,9 @@ std::vector<std::shared_ptr<Ticket>> Engine::submit(std::vector<SequenceSpec> sp
       throw ApiError(503, "the server is shutting down", "", "server_error", "shutting_down");
     }
     if (static_cast<int64_t>(queue_.size() + sequences.size()) > options_.max_queue) {
-      throw ApiError(429,
-                     fmt::format("the queue is full ({} sequences waiting); retry later",
-                                 queue_.size()),
-                     "", "rate_limit_error", "queue_full");
+      throw ApiError(
+          429, fmt::format("the queue is full ({} sequences waiting); retry later", queue_.size()),
+          "", "rate_limit_error", "queue_full");
     }
     for (auto& s : sequences) queue_.push_back(std::move(s));
   }
@@ -323,8 +322,8 @@ bool Engine::accept(Sequence& s, int32_t token) {
   }
   size_t safe = s.result.text.size() - held_back(s.result.text, s.spec.stop_strings);
   if (safe > s.streamed) {
-    s.ticket->push({s.result.text.substr(s.streamed, safe - s.streamed),
-                    std::move(s.unsent_logprobs)});
+    s.ticket->push(
+        {s.result.text.substr(s.streamed, safe - s.streamed), std::move(s.unsent_logprobs)});
     s.unsent_logprobs.clear();
     s.streamed = safe;
   }

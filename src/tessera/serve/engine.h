@@ -42,7 +42,7 @@ struct SequenceSpec {
   infer::SamplingParams sampling;
   std::vector<int32_t> stop_ids;
   std::vector<std::string> stop_strings;
-  int top_logprobs = -1;  // -1: no logprobs
+  int top_logprobs = -1;                       // -1: no logprobs
   std::shared_ptr<const JsonGrammar> grammar;  // null: unconstrained
 };
 
@@ -86,9 +86,9 @@ class Ticket {
 };
 
 struct EngineOptions {
-  int parallel = 8;        // sequences decoded together at most
-  int64_t max_queue = 64;  // sequences waiting for a slot before 429
-  int64_t context = 0;     // tokens per sequence (prompt + completion); 0: the model's maximum
+  int parallel = 8;             // sequences decoded together at most
+  int64_t max_queue = 64;       // sequences waiting for a slot before 429
+  int64_t context = 0;          // tokens per sequence (prompt + completion); 0: the model's maximum
   int64_t prefill_chunk = 128;  // prompt tokens fed per scheduler step, over all sequences
 };
 

@@ -13,8 +13,8 @@ namespace {
 using nlohmann::json;
 using Kind = SchemaNode::Kind;
 
-constexpr size_t kMaxDepth = 64;         // frames on the matcher's stack
-constexpr int kMaxSchemaDepth = 32;      // nesting of the schema itself
+constexpr size_t kMaxDepth = 64;     // frames on the matcher's stack
+constexpr int kMaxSchemaDepth = 32;  // nesting of the schema itself
 constexpr uint32_t kMaxIntegerDigits = 16;
 constexpr uint32_t kMaxFractionDigits = 16;
 constexpr uint32_t kMaxExponentDigits = 2;  // 16 digits and e99 stay inside a double
@@ -31,8 +31,12 @@ enum : uint8_t { kNumStart, kMinus, kZero, kInt, kDot, kFrac, kExp, kExpSign, kE
                  "response_format");
 }
 
-bool is_digit(uint8_t b) { return b >= '0' && b <= '9'; }
-bool is_hex(uint8_t b) { return is_digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F'); }
+bool is_digit(uint8_t b) {
+  return b >= '0' && b <= '9';
+}
+bool is_hex(uint8_t b) {
+  return is_digit(b) || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+}
 
 int64_t count_keyword(const json& schema, const char* name, const std::string& path) {
   auto it = schema.find(name);
@@ -43,7 +47,9 @@ int64_t count_keyword(const json& schema, const char* name, const std::string& p
   return std::min<int64_t>(it->get<int64_t>(), 1 << 30);
 }
 
-uint64_t all_keys_mask(size_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+uint64_t all_keys_mask(size_t n) {
+  return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1;
+}
 
 }  // namespace
 
@@ -87,12 +93,34 @@ const SchemaNode* JsonGrammar::compile(const json& schema, const std::string& pa
     unsupported(path, "the schema `false` admits no value");
   }
   if (!schema.is_object()) unsupported(path, "expected a schema object");
-  static const char* const kRefused[] = {
-      "$ref", "anyOf", "oneOf", "allOf", "not", "if", "then", "else", "pattern",
-      "patternProperties", "propertyNames", "minimum", "maximum", "exclusiveMinimum",
-      "exclusiveMaximum", "multipleOf", "uniqueItems", "prefixItems", "contains", "minContains",
-      "maxContains", "minProperties", "maxProperties", "dependentRequired", "dependentSchemas",
-      "unevaluatedProperties", "unevaluatedItems", "additionalItems"};
+  static const char* const kRefused[] = {"$ref",
+                                         "anyOf",
+                                         "oneOf",
+                                         "allOf",
+                                         "not",
+                                         "if",
+                                         "then",
+                                         "else",
+                                         "pattern",
+                                         "patternProperties",
+                                         "propertyNames",
+                                         "minimum",
+                                         "maximum",
+                                         "exclusiveMinimum",
+                                         "exclusiveMaximum",
+                                         "multipleOf",
+                                         "uniqueItems",
+                                         "prefixItems",
+                                         "contains",
+                                         "minContains",
+                                         "maxContains",
+                                         "minProperties",
+                                         "maxProperties",
+                                         "dependentRequired",
+                                         "dependentSchemas",
+                                         "unevaluatedProperties",
+                                         "unevaluatedItems",
+                                         "additionalItems"};
   for (const char* keyword : kRefused) {
     if (schema.contains(keyword)) {
       unsupported(path + "." + keyword, "is not supported by constrained decoding");
@@ -104,7 +132,8 @@ const SchemaNode* JsonGrammar::compile(const json& schema, const std::string& pa
       node->literals.push_back(dump_json(schema["const"]));
     } else {
       const json& values = schema["enum"];
-      if (!values.is_array() || values.empty()) unsupported(path + ".enum", "expected a non-empty array");
+      if (!values.is_array() || values.empty())
+        unsupported(path + ".enum", "expected a non-empty array");
       for (const json& value : values) node->literals.push_back(dump_json(value));
     }
     std::sort(node->literals.begin(), node->literals.end());
@@ -156,8 +185,8 @@ const SchemaNode* JsonGrammar::compile(const json& schema, const std::string& pa
       alternatives.push_back(node);
     } else if (type == "array") {
       SchemaNode* node = make(Kind::array);
-      node->items = schema.contains("items") ? compile(schema["items"], path + ".items", depth + 1)
-                                             : any_;
+      node->items =
+          schema.contains("items") ? compile(schema["items"], path + ".items", depth + 1) : any_;
       node->min_items = std::max<int64_t>(0, count_keyword(schema, "minItems", path));
       node->max_items = count_keyword(schema, "maxItems", path);
       if (node->max_items >= 0 && node->max_items < node->min_items) {
@@ -202,7 +231,8 @@ const SchemaNode* JsonGrammar::compile(const json& schema, const std::string& pa
           node->required_mask |= uint64_t{1} << (it - node->keys.begin());
         }
       } else if (!(additional.is_boolean() && !additional.get<bool>())) {
-        if (!required.empty()) unsupported(path + ".required", "names properties that are not declared");
+        if (!required.empty())
+          unsupported(path + ".required", "names properties that are not declared");
         node->free_keys = true;
         node->free_values = additional.is_boolean()
                                 ? any_
@@ -248,7 +278,8 @@ bool JsonMatcher::start_value(const SchemaNode* node, uint8_t byte) {
       return byte == '"' && push(node, FrameKind::string, kChars);
     case Kind::number:
     case Kind::integer:
-      if (!(byte == '-' || is_digit(byte)) || !push(node, FrameKind::number, kNumStart)) return false;
+      if (!(byte == '-' || is_digit(byte)) || !push(node, FrameKind::number, kNumStart))
+        return false;
       return step_number(stack_.back(), byte) == Step::consumed;
     case Kind::literals: {
       if (!push(node, FrameKind::literal, 0)) return false;
@@ -359,7 +390,8 @@ JsonMatcher::Step JsonMatcher::step_number(Frame& f, uint8_t byte) {
       return Step::rejected;
     case kZero:
     case kInt:
-      if (f.phase == kInt && is_digit(byte) && f.count < kMaxIntegerDigits) return go(kInt, f.count + 1);
+      if (f.phase == kInt && is_digit(byte) && f.count < kMaxIntegerDigits)
+        return go(kInt, f.count + 1);
       if (byte == '.' && !integer) return go(kDot, 0);
       if (exponent) return go(kExp, 0);
       return Step::ended_before;
@@ -468,10 +500,14 @@ JsonMatcher::Step JsonMatcher::step_array(size_t index, uint8_t byte) {
 JsonMatcher::Step JsonMatcher::step(size_t index, uint8_t byte) {
   Frame& f = stack_[index];
   switch (f.kind) {
-    case FrameKind::object: return step_object(index, byte);
-    case FrameKind::array: return step_array(index, byte);
-    case FrameKind::string: return step_string(f, byte);
-    case FrameKind::number: return step_number(f, byte);
+    case FrameKind::object:
+      return step_object(index, byte);
+    case FrameKind::array:
+      return step_array(index, byte);
+    case FrameKind::string:
+      return step_string(f, byte);
+    case FrameKind::number:
+      return step_number(f, byte);
     case FrameKind::literal: {
       int r = step_literal(f, byte, f.node->literals, 0);
       if (r < 0) return completable(f) ? Step::ended_before : Step::rejected;
@@ -508,9 +544,13 @@ bool JsonMatcher::feed(uint8_t byte) {
   while (true) {
     if (stack_.empty()) return !done_ && start_value(grammar_->root(), byte);
     switch (step(stack_.size() - 1, byte)) {
-      case Step::consumed: return true;
-      case Step::rejected: return false;
-      case Step::consumed_closed: complete_top(); return true;
+      case Step::consumed:
+        return true;
+      case Step::rejected:
+        return false;
+      case Step::consumed_closed:
+        complete_top();
+        return true;
       case Step::ended_before:
         complete_top();
         if (done_) return false;  // nothing may follow the document

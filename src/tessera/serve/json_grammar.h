@@ -10,7 +10,8 @@
 // and ignored). Anything else that would constrain values (anyOf, $ref, pattern, minimum, ...)
 // is refused with a 400 naming it rather than silently producing output that may not
 // validate. The output is compact JSON: no insignificant whitespace, so a model cannot pad
-// forever; numbers have at most 16 integer digits, 16 fraction digits and 2 exponent digits (every number fits a double).
+// forever; numbers have at most 16 integer digits, 16 fraction digits and 2 exponent digits (every
+// number fits a double).
 #include <cstdint>
 #include <memory>
 #include <string>

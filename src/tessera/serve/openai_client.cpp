@@ -267,7 +267,8 @@ Client::Reply Client::send(const std::string& path, const std::string* body,
       if (error == httplib::Error::Canceled && delivered) return {200, {}, {}};  // sink stopped
       if (error == httplib::Error::Read || error == httplib::Error::ConnectionTimeout) {
         count_failure();
-        throw runtime_error("{}: no answer within the timeout ({})", url, httplib::to_string(error));
+        throw runtime_error("{}: no answer within the timeout ({})", url,
+                            httplib::to_string(error));
       }
       failure = fmt::format("{}: request failed ({})", url, httplib::to_string(error));
       retry = !delivered;
@@ -399,7 +400,8 @@ ChatResponse Client::chat_stream(const ChatRequest& request, const StreamCallbac
 
 std::vector<std::vector<float>> Client::embeddings(const std::vector<std::string>& inputs,
                                                    const std::string& model) {
-  std::string body = json{{"model", model.empty() ? options_.model : model}, {"input", inputs}}.dump();
+  std::string body =
+      json{{"model", model.empty() ? options_.model : model}, {"input", inputs}}.dump();
   Reply reply = send(base_path_ + "/embeddings", &body, nullptr);
   auto parsed = json::parse(reply.body, nullptr, false);
   std::vector<std::vector<float>> out(inputs.size());
@@ -437,7 +439,8 @@ std::vector<std::string> Client::models() {
     throw runtime_error("{}{}/models: response is not a model list", origin_, base_path_);
   }
   for (const json& model : parsed["data"]) {
-    if (model.is_object() && model.contains("id") && model["id"].is_string()) ids.push_back(model["id"]);
+    if (model.is_object() && model.contains("id") && model["id"].is_string())
+      ids.push_back(model["id"]);
   }
   return ids;
 }

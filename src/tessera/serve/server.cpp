@@ -20,20 +20,29 @@ thread_local Clock::time_point request_started;
 
 const char* status_error_type(int status) {
   switch (status) {
-    case 401: return "authentication_error";
-    case 404: return "not_found_error";
-    case 429: return "rate_limit_error";
-    default: return status >= 500 ? "server_error" : "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 404:
+      return "not_found_error";
+    case 429:
+      return "rate_limit_error";
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error";
   }
 }
 
 std::string status_message(int status, const httplib::Request& req) {
   switch (status) {
-    case 404: return "no route " + req.method + " " + req.path;
-    case 405: return "method " + req.method + " is not allowed on " + req.path;
-    case 413: return "the request body is larger than this server accepts";
-    case 400: return "malformed HTTP request";
-    default: return "HTTP " + std::to_string(status);
+    case 404:
+      return "no route " + req.method + " " + req.path;
+    case 405:
+      return "method " + req.method + " is not allowed on " + req.path;
+    case 413:
+      return "the request body is larger than this server accepts";
+    case 400:
+      return "malformed HTTP request";
+    default:
+      return "HTTP " + std::to_string(status);
   }
 }
 
@@ -102,10 +111,10 @@ Server::Server(std::unique_ptr<models::CausalLM> model, std::unique_ptr<text::To
     if (auto id = tokenizer_->token_to_id(stop)) add_end(*id);
   }
   seed_base_ = std::random_device{}();
-  engine_ = std::make_unique<Engine>(
-      *model_, *tokenizer_, end_ids_,
-      EngineOptions{options_.parallel, options_.max_queue, options_.context, options_.prefill_chunk},
-      &metrics_);
+  engine_ = std::make_unique<Engine>(*model_, *tokenizer_, end_ids_,
+                                     EngineOptions{options_.parallel, options_.max_queue,
+                                                   options_.context, options_.prefill_chunk},
+                                     &metrics_);
   register_routes();
 }
 
@@ -131,7 +140,9 @@ std::string Server::base_url() const {
 void Server::register_routes() {
   auto& server = *http_;
   const int threads = options_.http_threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<size_t>(threads));
+  };
   server.set_tcp_nodelay(true);
   // Idle keep-alive connections hold a worker thread and delay shutdown until they time out
   // (httplib only notices a stopped server between requests): keep the idle wait short.
@@ -157,44 +168,46 @@ void Server::register_routes() {
     res.status = 401;
     res.set_content(dump_json(error_body("missing or wrong API key (Authorization: Bearer ...)",
                                          "authentication_error", "", "invalid_api_key")),
-                     "application/json");
+                    "application/json");
     return httplib::Server::HandlerResponse::Handled;
   });
   // Errors httplib raises itself (404, 413, ...) get an OpenAI error object too.
   httplib::Server::HandlerWithResponse on_error = [](const httplib::Request& req,
                                                      httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_content(dump_json(error_body(status_message(res.status, req),
-                                         status_error_type(res.status))),
-                    "application/json");
+    res.set_content(
+        dump_json(error_body(status_message(res.status, req), status_error_type(res.status))),
+        "application/json");
     return httplib::Server::HandlerResponse::Handled;
   };
   server.set_error_handler(on_error);
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr error) {
-    try {
-      std::rethrow_exception(error);
-    } catch (const ApiError& e) {
-      res.status = e.status();
-      res.set_content(dump_json(e.to_json()), "application/json");
-    } catch (const Error& e) {
-      res.status = e.kind() == ErrorKind::BadInput ? 400 : 500;
-      res.set_content(dump_json(error_body(e.what(), status_error_type(res.status))),
-                      "application/json");
-    } catch (const std::exception& e) {
-      res.status = 500;
-      res.set_content(dump_json(error_body(e.what(), "server_error")), "application/json");
-    }
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
+        try {
+          std::rethrow_exception(error);
+        } catch (const ApiError& e) {
+          res.status = e.status();
+          res.set_content(dump_json(e.to_json()), "application/json");
+        } catch (const Error& e) {
+          res.status = e.kind() == ErrorKind::BadInput ? 400 : 500;
+          res.set_content(dump_json(error_body(e.what(), status_error_type(res.status))),
+                          "application/json");
+        } catch (const std::exception& e) {
+          res.status = 500;
+          res.set_content(dump_json(error_body(e.what(), "server_error")), "application/json");
+        }
+      });
   server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     std::string endpoint = req.path.rfind("/v1/models", 0) == 0 ? "/v1/models" : req.path;
-    static const char* const kKnown[] = {"/v1/models", "/v1/chat/completions", "/v1/completions",
-                                         "/v1/embeddings", "/health", "/metrics"};
+    static const char* const kKnown[] = {"/v1/models",      "/v1/chat/completions",
+                                         "/v1/completions", "/v1/embeddings",
+                                         "/health",         "/metrics"};
     if (std::find(std::begin(kKnown), std::end(kKnown), endpoint) == std::end(kKnown)) {
       endpoint = "other";  // bounded label values, whatever paths clients probe
     }
-    metrics_.request_finished(endpoint, res.status,
-                              std::chrono::duration<double>(Clock::now() - request_started).count());
+    metrics_.request_finished(
+        endpoint, res.status,
+        std::chrono::duration<double>(Clock::now() - request_started).count());
   });
 
   server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
@@ -226,16 +239,17 @@ void Server::register_routes() {
     res.set_content(dump_json({{"object", "list"}, {"data", {model_object()}}}),
                     "application/json");
   });
-  server.Get(R"(/v1/models/(.+))", [this, model_object](const httplib::Request& req,
-                                                        httplib::Response& res) {
-    if (req.matches[1] != options_.model_name) {
-      throw ApiError(404, "no model named '" + std::string(req.matches[1]) + "'", "model",
-                     "invalid_request_error", "model_not_found");
-    }
-    res.set_content(dump_json(model_object()), "application/json");
+  server.Get(R"(/v1/models/(.+))",
+             [this, model_object](const httplib::Request& req, httplib::Response& res) {
+               if (req.matches[1] != options_.model_name) {
+                 throw ApiError(404, "no model named '" + std::string(req.matches[1]) + "'",
+                                "model", "invalid_request_error", "model_not_found");
+               }
+               res.set_content(dump_json(model_object()), "application/json");
+             });
+  server.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+    handle_chat(req, res);
   });
-  server.Post("/v1/chat/completions",
-              [this](const httplib::Request& req, httplib::Response& res) { handle_chat(req, res); });
   server.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
     handle_completion(req, res);
   });

@@ -29,12 +29,12 @@ namespace tessera::serve {
 struct ServerOptions {
   std::string model_name;  // what /v1/models lists; default: the model folder's name
   std::string host = "127.0.0.1";
-  int port = 8080;         // 0: any free port (see Server::port())
-  int parallel = 8;        // sequences decoded together
-  int64_t max_queue = 64;  // sequences waiting before 429
-  int64_t context = 0;     // tokens per sequence; 0: the model's maximum
+  int port = 8080;              // 0: any free port (see Server::port())
+  int parallel = 8;             // sequences decoded together
+  int64_t max_queue = 64;       // sequences waiting before 429
+  int64_t context = 0;          // tokens per sequence; 0: the model's maximum
   int64_t prefill_chunk = 128;  // prompt tokens fed per scheduler step (between decode steps)
-  std::string api_key;     // empty: no authentication
+  std::string api_key;          // empty: no authentication
   size_t max_body_bytes = 1 << 20;
   int64_t max_tokens = 4096;  // the largest max_tokens a request may ask for
   int64_t default_max_tokens = 256;

@@ -59,7 +59,8 @@ class Formatter {
         json top = json::array();
         for (const auto& [id, logprob] : e.top) {
           std::string alt = token_text(id);
-          top.push_back({{"token", alt}, {"logprob", finite_logprob(logprob)}, {"bytes", byte_array(alt)}});
+          top.push_back(
+              {{"token", alt}, {"logprob", finite_logprob(logprob)}, {"bytes", byte_array(alt)}});
         }
         content.push_back({{"token", token},
                            {"logprob", finite_logprob(e.logprob)},
@@ -154,7 +155,8 @@ bool drain(Stream& s, httplib::DataSink& sink, size_t i, std::chrono::millisecon
         s.logprobs ? s.formatter->logprobs(d.logprobs, s.text_offsets[i]) : json(nullptr);
     s.text_offsets[i] += d.text.size();
     progressed = true;
-    if (!write_event(sink, chunk(s, delta_choice(s, s.choices[i].index, d.text, logprobs, nullptr)))) {
+    if (!write_event(sink,
+                     chunk(s, delta_choice(s, s.choices[i].index, d.text, logprobs, nullptr)))) {
       return false;
     }
   }
@@ -189,7 +191,8 @@ bool stream_step(Stream& s, httplib::DataSink& sink) {
   }
   bool progressed = false;
   for (size_t i = 0; i < s.choices.size(); ++i) {
-    if (!s.finished[i] && !drain(s, sink, i, std::chrono::milliseconds(0), progressed)) return false;
+    if (!s.finished[i] && !drain(s, sink, i, std::chrono::milliseconds(0), progressed))
+      return false;
   }
   if (!progressed) {
     for (size_t i = 0; i < s.choices.size(); ++i) {
@@ -276,7 +279,8 @@ void Server::answer(bool chat, const SamplingRequest& request,
     auto more = specs_for(request, prompt);
     if (chat) {
       for (auto& spec : more) {
-        for (const auto& stop : infer::chat_stop_strings(template_)) spec.stop_strings.push_back(stop);
+        for (const auto& stop : infer::chat_stop_strings(template_))
+          spec.stop_strings.push_back(stop);
       }
     }
     prompt_tokens += static_cast<int64_t>(prompt.size());

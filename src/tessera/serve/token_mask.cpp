@@ -77,7 +77,8 @@ void VocabularyMasker::walk(uint32_t node_index, size_t depth, TokenMask& mask) 
     states_[depth + 1] = states_[depth];  // assignment reuses the vector's capacity
     if (!states_[depth + 1].feed(byte)) continue;
     const Node& reached = nodes_[child];
-    for (uint32_t t = 0; t < reached.token_count; ++t) mask.set(node_tokens_[reached.first_token + t]);
+    for (uint32_t t = 0; t < reached.token_count; ++t)
+      mask.set(node_tokens_[reached.first_token + t]);
     if (reached.edge_count > 0) walk(child, depth + 1, mask);
   }
 }
