@@ -46,8 +46,10 @@ std::vector<std::string> read_lines(const std::string& path) {
 
 void add_translate_commands(CLI::App& app) {
   auto o = std::make_shared<TranslateCliOptions>();
-  auto* cmd = app.add_subcommand("translate", "Translate lines (stdin or --input) with an NLLB / M2M-100 model folder");
-  cmd->add_option("--model", o->model_dir, "model folder: config.json, model.safetensors, sentencepiece.bpe.model")
+  auto* cmd = app.add_subcommand(
+      "translate", "Translate lines (stdin or --input) with an NLLB / M2M-100 model folder");
+  cmd->add_option("--model", o->model_dir,
+                  "model folder: config.json, model.safetensors, sentencepiece.bpe.model")
       ->required();
   cmd->add_option("--src", o->src, "source language code (NLLB form, e.g. eng_Latn)")->required();
   cmd->add_option("--tgt", o->tgt, "target language code (e.g. fra_Latn)")->required();
@@ -56,21 +58,26 @@ void add_translate_commands(CLI::App& app) {
   cmd->add_option("--beam", o->beam, "beam size (1: greedy)")->check(CLI::PositiveNumber);
   cmd->add_option("--nbest", o->nbest, "hypotheses per line (<= beam)")->check(CLI::PositiveNumber);
   cmd->add_option("--length-penalty", o->length_penalty, "score = log p / length^penalty");
-  cmd->add_option("--max-length-ratio", o->max_ratio, "max generated tokens = ratio * source tokens + offset");
+  cmd->add_option("--max-length-ratio", o->max_ratio,
+                  "max generated tokens = ratio * source tokens + offset");
   cmd->add_option("--max-length-offset", o->max_offset, "see --max-length-ratio");
   cmd->add_option("--min-length", o->min_length, "no EOS before this many generated tokens");
-  cmd->add_option("--no-repeat-ngram", o->no_repeat, "forbid repeating n-grams of this size (0: off)");
+  cmd->add_option("--no-repeat-ngram", o->no_repeat,
+                  "forbid repeating n-grams of this size (0: off)");
   cmd->add_option("--early-stopping", o->early_stopping, "when-full, heuristic or never")
       ->check(CLI::IsMember({"when-full", "heuristic", "never"}));
-  cmd->add_option("--batch", o->batch, "sentences decoded together (sorted by length)")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-source-tokens", o->max_source, "cut longer sources")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", o->batch, "sentences decoded together (sorted by length)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-source-tokens", o->max_source, "cut longer sources")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--sample", o->sample, "sample instead of searching (beam 1)");
   cmd->add_option("--temperature", o->temperature, "sampling temperature");
   cmd->add_option("--top-k", o->top_k, "sampling: keep the k most likely tokens (0: off)");
   cmd->add_option("--top-p", o->top_p, "sampling: nucleus mass");
   cmd->add_option("--seed", o->seed, "sampling seed");
   cmd->add_flag("--legacy", o->legacy, "legacy NLLB source layout: tokens </s> src_lang");
-  cmd->add_flag("--int8", o->int8, "int8 weights with per-row scales (inference; embeddings and routers stay f32)");
+  cmd->add_flag("--int8", o->int8,
+                "int8 weights with per-row scales (inference; embeddings and routers stay f32)");
   cmd->add_flag("--stats", o->stats, "print tokens/s on stderr");
   cmd->add_flag("--json", o->json, "one JSON object per line with the n-best list and scores");
   cmd->callback([o] {
@@ -111,7 +118,10 @@ void add_translate_commands(CLI::App& app) {
       if (o->json) {
         nlohmann::json list = nlohmann::json::array();
         for (const auto& c : nbest)
-          list.push_back({{"text", c.text}, {"score", c.score}, {"log_prob", c.log_prob}, {"tokens", c.tokens}});
+          list.push_back({{"text", c.text},
+                          {"score", c.score},
+                          {"log_prob", c.log_prob},
+                          {"tokens", c.tokens}});
         fmt::print(out, "{}\n", nlohmann::json{{"translations", list}}.dump());
       } else if (o->nbest > 1) {
         for (const auto& c : nbest) fmt::print(out, "{:.4f}\t{}\n", c.score, c.text);
@@ -121,7 +131,9 @@ void add_translate_commands(CLI::App& app) {
     }
     if (out != stdout) std::fclose(out);
     if (o->stats) {
-      fmt::print(stderr, "translated {} sentences: {} source tokens, {} generated tokens in {:.3f} s ({:.1f} tokens/s)\n",
+      fmt::print(stderr,
+                 "translated {} sentences: {} source tokens, {} generated tokens in {:.3f} s "
+                 "({:.1f} tokens/s)\n",
                  stats.sentences, stats.source_tokens, stats.generated_tokens, stats.seconds,
                  stats.seconds > 0 ? stats.generated_tokens / stats.seconds : 0.0);
     }

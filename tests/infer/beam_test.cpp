@@ -13,11 +13,12 @@ namespace tessera::infer {
 namespace {
 
 std::unique_ptr<models::Seq2SeqLM> tiny_model(int64_t vocab, uint64_t seed) {
-  nlohmann::json c = {{"model_type", "m2m_100"}, {"vocab_size", vocab}, {"d_model", 8},
-                      {"encoder_layers", 1},     {"decoder_layers", 2},  {"encoder_attention_heads", 2},
-                      {"decoder_attention_heads", 2}, {"encoder_ffn_dim", 12}, {"decoder_ffn_dim", 12},
-                      {"max_position_embeddings", 64}, {"pad_token_id", 1}, {"eos_token_id", 2},
-                      {"decoder_start_token_id", 2}, {"init_std", 0.8}};
+  nlohmann::json c = {
+      {"model_type", "m2m_100"},       {"vocab_size", vocab},   {"d_model", 8},
+      {"encoder_layers", 1},           {"decoder_layers", 2},   {"encoder_attention_heads", 2},
+      {"decoder_attention_heads", 2},  {"encoder_ffn_dim", 12}, {"decoder_ffn_dim", 12},
+      {"max_position_embeddings", 64}, {"pad_token_id", 1},     {"eos_token_id", 2},
+      {"decoder_start_token_id", 2},   {"init_std", 0.8}};
   return models::create_seq2seq_model(c, seed);
 }
 
@@ -28,8 +29,8 @@ struct Scored {
 
 // Every continuation up to max_len tokens, scored through the model's own decode_step (each
 // prefix extended from a cloned state).
-std::vector<Scored> exhaustive(models::Seq2SeqLM& model, const std::vector<int32_t>& src, int64_t max_len,
-                               double length_penalty) {
+std::vector<Scored> exhaustive(models::Seq2SeqLM& model, const std::vector<int32_t>& src,
+                               int64_t max_len, double length_penalty) {
   NoGrad no_grad;
   std::vector<int64_t> ids(src.begin(), src.end());
   auto states = model.encode(Tensor::from_vector(ids, {1, static_cast<int64_t>(ids.size())}));
@@ -37,7 +38,8 @@ std::vector<Scored> exhaustive(models::Seq2SeqLM& model, const std::vector<int32
   std::vector<Scored> out;
   std::function<void(models::Seq2SeqState&, int32_t, std::vector<int32_t>&, double)> walk =
       [&](models::Seq2SeqState& state, int32_t last, std::vector<int32_t>& prefix, double sum) {
-        Tensor logits = model.decode_step(Tensor::from_vector(std::vector<int64_t>{last}, {1, 1}), {&state});
+        Tensor logits =
+            model.decode_step(Tensor::from_vector(std::vector<int64_t>{last}, {1, 1}), {&state});
         std::vector<double> l = logits.select(0, 0).to_vector<double>();
         double mx = *std::max_element(l.begin(), l.end()), z = 0;
         for (double v : l) z += std::exp(v - mx);
@@ -60,7 +62,8 @@ std::vector<Scored> exhaustive(models::Seq2SeqLM& model, const std::vector<int32
       };
   std::vector<int32_t> prefix;
   walk(*states[0], static_cast<int32_t>(model.decoder_start_token_id()), prefix, 0.0);
-  std::stable_sort(out.begin(), out.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const Scored& a, const Scored& b) { return a.score > b.score; });
   return out;
 }
 
@@ -102,8 +105,11 @@ TEST(BeamSearch, NarrowBeamNeverBeatsExhaustiveAndGreedyFollowsArgmax) {
   NoGrad no_grad;
   std::vector<int64_t> dec = {2};
   for (int32_t t : greedy.tokens) dec.push_back(t);
-  Tensor logits = model->forward(Tensor::from_vector(std::vector<int64_t>(src.begin(), src.end()), {1, 4}),
-                                 Tensor::from_vector(dec, {1, static_cast<int64_t>(dec.size())})).logits;
+  Tensor logits =
+      model
+          ->forward(Tensor::from_vector(std::vector<int64_t>(src.begin(), src.end()), {1, 4}),
+                    Tensor::from_vector(dec, {1, static_cast<int64_t>(dec.size())}))
+          .logits;
   std::vector<int64_t> arg = argmax(logits.select(0, 0), -1).to_vector<int64_t>();
   for (size_t i = 0; i < greedy.tokens.size(); ++i) EXPECT_EQ(arg[i], greedy.tokens[i]);
   if (greedy.finished) {
@@ -113,7 +119,8 @@ TEST(BeamSearch, NarrowBeamNeverBeatsExhaustiveAndGreedyFollowsArgmax) {
 
 TEST(BeamSearch, BatchingAndSortingAreInvisible) {
   auto model = tiny_model(11, 9);
-  std::vector<std::vector<int32_t>> sources = {{4, 2}, {5, 6, 7, 8, 9, 2}, {10, 3, 2}, {4, 4, 5, 2}, {9, 2}};
+  std::vector<std::vector<int32_t>> sources = {
+      {4, 2}, {5, 6, 7, 8, 9, 2}, {10, 3, 2}, {4, 4, 5, 2}, {9, 2}};
   DecodeOptions o;
   o.beam_size = 3;
   o.num_return = 2;

@@ -53,7 +53,8 @@ struct Naive {
   const M2M100Config& c;
   Weights& w;
 
-  std::vector<double> lin(const std::string& p, const std::vector<double>& x, bool bias = true) const {
+  std::vector<double> lin(const std::string& p, const std::vector<double>& x,
+                          bool bias = true) const {
     const auto& W = w.at(p + "weight");
     int64_t in = static_cast<int64_t>(x.size()), out = static_cast<int64_t>(W.size()) / in;
     std::vector<double> y(out, 0.0);
@@ -90,7 +91,8 @@ struct Naive {
     }
     return x;
   }
-  Matrix attention(const std::string& p, const Matrix& xq, const Matrix& xkv, int64_t heads, bool causal) const {
+  Matrix attention(const std::string& p, const Matrix& xq, const Matrix& xkv, int64_t heads,
+                   bool causal) const {
     const int64_t d = c.d_model, hd = d / heads;
     Matrix q, k, v, out;
     for (auto& r : xq) q.push_back(lin(p + "q_proj.", r));
@@ -132,16 +134,20 @@ struct Naive {
     for (int64_t e = 0; e < E; ++e) z += (pr[e] = std::exp(logits[e] - mx));
     for (double& a : pr) a /= z;
     int64_t e1 = 0, e2 = -1;
-    for (int64_t e = 1; e < E; ++e) if (pr[e] > pr[e1]) e1 = e;
-    for (int64_t e = 0; e < E; ++e) if (e != e1 && (e2 < 0 || pr[e] > pr[e2])) e2 = e;
+    for (int64_t e = 1; e < E; ++e)
+      if (pr[e] > pr[e1]) e1 = e;
+    for (int64_t e = 0; e < E; ++e)
+      if (e != e1 && (e2 < 0 || pr[e] > pr[e2])) e2 = e;
     double g1 = pr[e1] / (pr[e1] + pr[e2]), g2 = pr[e2] / (pr[e1] + pr[e2]);
     auto y1 = dense(p + "experts.expert_" + std::to_string(e1) + ".", x);
     auto y2 = dense(p + "experts.expert_" + std::to_string(e2) + ".", x);
     std::vector<double> y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = (1 - c.moe_token_dropout) * (g1 * y1[i] + g2 * y2[i]);
+    for (size_t i = 0; i < x.size(); ++i)
+      y[i] = (1 - c.moe_token_dropout) * (g1 * y1[i] + g2 * y2[i]);
     return y;
   }
-  std::vector<double> ffn(const std::string& p, bool is_sparse, const std::vector<double>& x) const {
+  std::vector<double> ffn(const std::string& p, bool is_sparse,
+                          const std::vector<double>& x) const {
     if (!c.moe_layout) return dense(p, x);
     return is_sparse ? sparse(p + "ffn.", x) : dense(p + "ffn.", x);
   }
@@ -178,7 +184,8 @@ struct Naive {
       add_to(y, h);
     }
     Matrix out;
-    for (auto& r : y) out.push_back(lin("model.shared.", ln("model.decoder.layer_norm.", r), false));
+    for (auto& r : y)
+      out.push_back(lin("model.shared.", ln("model.decoder.layer_norm.", r), false));
     return out;
   }
 };
@@ -211,13 +218,15 @@ TEST_P(M2M100Layouts, LogitsMatchNaiveReference) {
   std::vector<int64_t> src = {5, 9, 13, 3, 22, 2}, dec = {2, 17, 8, 30, 11};
   Naive naive{m2m->config(), w};
   Matrix ref = naive.logits(src, dec);
-  Tensor logits = model->forward(Tensor::from_vector(src, {1, 6}), Tensor::from_vector(dec, {1, 5})).logits;
+  Tensor logits =
+      model->forward(Tensor::from_vector(src, {1, 6}), Tensor::from_vector(dec, {1, 5})).logits;
   expect_close(logits.select(0, 0), ref, 2e-4);
 
   // Incremental decoding with the caches gives the same rows.
   auto states = model->encode(Tensor::from_vector(src, {1, 6}));
   for (size_t t = 0; t < dec.size(); ++t) {
-    Tensor step = model->decode_step(Tensor::from_vector(std::vector<int64_t>{dec[t]}, {1, 1}), {states[0].get()});
+    Tensor step = model->decode_step(Tensor::from_vector(std::vector<int64_t>{dec[t]}, {1, 1}),
+                                     {states[0].get()});
     expect_close(step, Matrix{ref[t]}, 2e-4);
   }
 }
@@ -229,9 +238,12 @@ TEST_P(M2M100Layouts, PaddedBatchEqualsSingleSequences) {
   std::vector<int64_t> src = a_src, dec = a_dec;
   src.insert(src.end(), b_src.begin(), b_src.end());
   dec.insert(dec.end(), b_dec.begin(), b_dec.end());
-  Tensor both = model->forward(Tensor::from_vector(src, {2, 4}), Tensor::from_vector(dec, {2, 3})).logits;
-  Tensor b_alone = model->forward(Tensor::from_vector(std::vector<int64_t>{7, 2}, {1, 2}),
-                                  Tensor::from_vector(std::vector<int64_t>{2, 8}, {1, 2})).logits;
+  Tensor both =
+      model->forward(Tensor::from_vector(src, {2, 4}), Tensor::from_vector(dec, {2, 3})).logits;
+  Tensor b_alone = model
+                       ->forward(Tensor::from_vector(std::vector<int64_t>{7, 2}, {1, 2}),
+                                 Tensor::from_vector(std::vector<int64_t>{2, 8}, {1, 2}))
+                       .logits;
   std::vector<double> x = both.select(0, 1).narrow(0, 0, 2).contiguous().to_vector<double>();
   std::vector<double> y = b_alone.select(0, 0).contiguous().to_vector<double>();
   for (size_t i = 0; i < x.size(); ++i) ASSERT_NEAR(x[i], y[i], 1e-4);
@@ -247,8 +259,10 @@ TEST_P(M2M100Layouts, PaddedBatchEqualsSingleSequences) {
   for (size_t i = 0; i < s1.size(); ++i) ASSERT_NEAR(s1[i], r1[i], 1e-4);
   // A cloned state continues independently.
   auto fork = states[1]->clone();
-  Tensor s2 = model->decode_step(Tensor::from_vector(std::vector<int64_t>{8}, {1, 1}), {fork.get()});
-  std::vector<double> r2 = b_alone.select(0, 0).select(0, 1).to_vector<double>(), g2 = s2.select(0, 0).to_vector<double>();
+  Tensor s2 =
+      model->decode_step(Tensor::from_vector(std::vector<int64_t>{8}, {1, 1}), {fork.get()});
+  std::vector<double> r2 = b_alone.select(0, 0).select(0, 1).to_vector<double>(),
+                      g2 = s2.select(0, 0).to_vector<double>();
   for (size_t i = 0; i < g2.size(); ++i) ASSERT_NEAR(g2[i], r2[i], 1e-4);
   EXPECT_EQ(states[1]->length(), 1);
   EXPECT_EQ(fork->length(), 2);
@@ -257,7 +271,8 @@ TEST_P(M2M100Layouts, PaddedBatchEqualsSingleSequences) {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::temp_directory_path() / ("tessera_m2m100_" + std::to_string(getpid()) + "_" + std::to_string(rand()));
+    path = fs::temp_directory_path() /
+           ("tessera_m2m100_" + std::to_string(getpid()) + "_" + std::to_string(rand()));
     fs::create_directories(path);
   }
   ~TempDir() { fs::remove_all(path); }
@@ -327,8 +342,9 @@ TEST(M2M100, MoeLayoutNamesMatchUpstream) {
   auto model = create_seq2seq_model(small_config(true), 1);
   std::set<std::string> names;
   for (auto& [name, t] : model->parameters()) names.insert(name);
-  EXPECT_TRUE(names.count("model.encoder.layers.0.ffn.fc1.weight"));        // dense layer 0
-  EXPECT_TRUE(names.count("model.encoder.layers.1.ffn.router.classifier.weight"));  // sparse every 2nd
+  EXPECT_TRUE(names.count("model.encoder.layers.0.ffn.fc1.weight"));  // dense layer 0
+  EXPECT_TRUE(
+      names.count("model.encoder.layers.1.ffn.router.classifier.weight"));  // sparse every 2nd
   EXPECT_TRUE(names.count("model.encoder.layers.1.ffn.experts.expert_3.fc2.bias"));
   EXPECT_TRUE(names.count("model.decoder.layers.0.cross_attention.q_proj.weight"));
   EXPECT_TRUE(names.count("model.decoder.layers.0.ff_layer_norm.weight"));
@@ -382,8 +398,9 @@ TEST(M2M100, Int8WeightsStayCloseToF32AndShrinkTheModel) {
     EXPECT_LT(std::sqrt(err / norm), 0.03) << (moe ? "moe" : "dense");
     // Incremental decoding uses the same int8 weights.
     auto states = model->encode(src);
-    std::vector<double> step = model->decode_step(Tensor::from_vector(std::vector<int64_t>{2}, {1, 1}), {states[0].get()})
-                                   .to_vector<double>();
+    std::vector<double> step =
+        model->decode_step(Tensor::from_vector(std::vector<int64_t>{2}, {1, 1}), {states[0].get()})
+            .to_vector<double>();
     for (size_t v = 0; v < step.size(); ++v) EXPECT_NEAR(step[v], q[v], 1e-4);
     EXPECT_THROW(save_seq2seq_model(*model, "/tmp/never_written"), Error);
   }

@@ -22,8 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // A .mo file written from the format's description (header entry first, as msgfmt does).
-std::string make_mo(std::vector<std::pair<std::string, std::string>> entries, bool big_endian = false,
-                    const std::string& charset = "UTF-8") {
+std::string make_mo(std::vector<std::pair<std::string, std::string>> entries,
+                    bool big_endian = false, const std::string& charset = "UTF-8") {
   entries.insert(entries.begin(), {"", "Content-Type: text/plain; charset=" + charset + "\n"});
   const uint32_t n = static_cast<uint32_t>(entries.size());
   std::string strings;
@@ -58,11 +58,12 @@ std::string make_mo(std::vector<std::pair<std::string, std::string>> entries, bo
 
 TEST(GettextCatalog, ParsesBothByteOrdersContextsAndPlurals) {
   for (bool big : {false, true}) {
-    std::string mo = make_mo({{"Open the file", "Ouvrir le fichier"},
-                              {std::string("menu\x04Quit now"), "Quitter maintenant"},
-                              {std::string("One file\0%d files", 17), std::string("Un fichier\0%d fichiers", 21)},
-                              {"Untranslated", ""}},
-                             big);
+    std::string mo = make_mo(
+        {{"Open the file", "Ouvrir le fichier"},
+         {std::string("menu\x04Quit now"), "Quitter maintenant"},
+         {std::string("One file\0%d files", 17), std::string("Un fichier\0%d fichiers", 21)},
+         {"Untranslated", ""}},
+        big);
     auto m = parse_mo(mo, "x.mo");
     ASSERT_EQ(m.size(), 3u);
     EXPECT_EQ(m[0].source, "Open the file");
@@ -107,10 +108,14 @@ TEST(CorpusCleaning, RulesAndReasons) {
   EXPECT_EQ(reject_reason("Cannot open %s now", "Impossible d'ouvrir %s", r), "placeholder");
   EXPECT_EQ(reject_reason("Quit", "Quitter", r), "short");
   EXPECT_EQ(reject_reason("Show the hidden files", "Show the hidden files", r), "untranslated");
-  EXPECT_EQ(reject_reason("Show the hidden files", "Ceci est une traduction beaucoup beaucoup trop longue pour l'original", r),
-            "ratio");
-  EXPECT_EQ(reject_reason("See https://example.org for more", "Voir https://example.org", r), "url-or-option");
-  EXPECT_EQ(reject_reason("Show the hidden files", "Afficher les fichiers \xff cach\xc3\xa9s", r), "invalid-utf8");
+  EXPECT_EQ(
+      reject_reason("Show the hidden files",
+                    "Ceci est une traduction beaucoup beaucoup trop longue pour l'original", r),
+      "ratio");
+  EXPECT_EQ(reject_reason("See https://example.org for more", "Voir https://example.org", r),
+            "url-or-option");
+  EXPECT_EQ(reject_reason("Show the hidden files", "Afficher les fichiers \xff cach\xc3\xa9s", r),
+            "invalid-utf8");
   EXPECT_FALSE(reject_reason("Show the hidden files", "Afficher les fichiers cach\xc3\xa9s", r));
   EXPECT_TRUE(valid_utf8("caf\xc3\xa9"));
   EXPECT_FALSE(valid_utf8("caf\xc3"));
@@ -118,8 +123,10 @@ TEST(CorpusCleaning, RulesAndReasons) {
 }
 
 TEST(LanguageId, Cld2RecognisesClearText) {
-  EXPECT_TRUE(language_matches("Le chat est assis sur le tapis et regarde la fenêtre de la maison.", "fr"));
-  EXPECT_FALSE(language_matches("The cat is sitting on the carpet and looking at the window of the house.", "fr"));
+  EXPECT_TRUE(
+      language_matches("Le chat est assis sur le tapis et regarde la fenêtre de la maison.", "fr"));
+  EXPECT_FALSE(language_matches(
+      "The cat is sitting on the carpet and looking at the window of the house.", "fr"));
   EXPECT_TRUE(language_matches("ok", "fr"));  // too short to be reliable: kept
 }
 
@@ -133,9 +140,11 @@ TEST(CorpusBuilder, SplitsShareNoEnglishSentenceAndCountsAreWritten) {
     for (int i = 0; i < 300; ++i)
       entries.emplace_back("Remove the selected item number " + std::to_string(i),
                            std::string(loc) + " retirer element numero " + std::to_string(i));
-    entries.emplace_back("Remove the selected item number 7", "duplicate english");  // dropped as duplicate
+    entries.emplace_back("Remove the selected item number 7",
+                         "duplicate english");  // dropped as duplicate
     entries.emplace_back("Cannot open %s today", "placeholder text");
-    std::ofstream(root / "locale" / loc / "LC_MESSAGES" / "app.mo", std::ios::binary) << make_mo(entries);
+    std::ofstream(root / "locale" / loc / "LC_MESSAGES" / "app.mo", std::ios::binary)
+        << make_mo(entries);
     std::ofstream(root / "locale" / loc / "LC_MESSAGES" / "latin1.mo", std::ios::binary)
         << make_mo({{"Another message of words", "caf\xe9 au lait"}}, false, "ISO-8859-1");
   }
@@ -154,7 +163,8 @@ TEST(CorpusBuilder, SplitsShareNoEnglishSentenceAndCountsAreWritten) {
   std::map<std::string, std::set<std::string>> english_by_split;
   for (const char* split : {"train", "dev", "test"})
     for (const std::string& code : corpus_languages(o.out, split))
-      for (const ParallelPair& p : read_pair_file((fs::path(o.out) / split / ("eng_Latn-" + code + ".tsv")).string()))
+      for (const ParallelPair& p :
+           read_pair_file((fs::path(o.out) / split / ("eng_Latn-" + code + ".tsv")).string()))
         english_by_split[split].insert(p.english);
   EXPECT_GT(english_by_split["dev"].size(), 10u);
   EXPECT_GT(english_by_split["test"].size(), 10u);

@@ -26,8 +26,10 @@ struct Scratch {
 text::SentencePieceTokenizer tiny_pieces(const fs::path& dir) {
   fs::path corpus = dir / "text.txt";
   std::ofstream out(corpus);
-  const char* words[] = {"the", "house", "is", "red", "la", "maison", "est", "rouge", "el", "casa", "roja", "blue"};
-  for (int i = 0; i < 400; ++i) out << words[i % 12] << " " << words[(i * 7) % 12] << " " << words[(i * 5) % 12] << "\n";
+  const char* words[] = {"the", "house", "is", "red",  "la",   "maison",
+                         "est", "rouge", "el", "casa", "roja", "blue"};
+  for (int i = 0; i < 400; ++i)
+    out << words[i % 12] << " " << words[(i * 7) % 12] << " " << words[(i * 5) % 12] << "\n";
   out.close();
   text::SentencePieceTrainOptions o;
   o.input_files = {corpus.string()};
@@ -66,16 +68,23 @@ TEST(NllbTokenizer, FairseqLayoutAndSourceConventions) {
   tok.save(s.dir.string());
   NllbTokenizer again = NllbTokenizer::load(s.dir.string());
   EXPECT_EQ(again.language_codes(), tok.language_codes());
-  EXPECT_EQ(again.encode_source("the blue house", "spa_Latn"), tok.encode_source("the blue house", "spa_Latn"));
+  EXPECT_EQ(again.encode_source("the blue house", "spa_Latn"),
+            tok.encode_source("the blue house", "spa_Latn"));
   EXPECT_THROW(NllbTokenizer::load((s.dir / "missing").string()), Error);
 }
 
 TEST(Translate, LinesThroughATinyModel) {
   Scratch s;
   NllbTokenizer tok = NllbTokenizer::from_parts(tiny_pieces(s.dir), {"eng_Latn", "fra_Latn"});
-  nlohmann::json c = {{"model_type", "m2m_100"}, {"vocab_size", tok.vocab_size()}, {"d_model", 16},
-                      {"encoder_layers", 1}, {"decoder_layers", 1}, {"encoder_attention_heads", 2},
-                      {"decoder_attention_heads", 2}, {"encoder_ffn_dim", 16}, {"decoder_ffn_dim", 16},
+  nlohmann::json c = {{"model_type", "m2m_100"},
+                      {"vocab_size", tok.vocab_size()},
+                      {"d_model", 16},
+                      {"encoder_layers", 1},
+                      {"decoder_layers", 1},
+                      {"encoder_attention_heads", 2},
+                      {"decoder_attention_heads", 2},
+                      {"encoder_ffn_dim", 16},
+                      {"decoder_ffn_dim", 16},
                       {"max_position_embeddings", 64}};
   auto model = models::create_seq2seq_model(c, 1);
   TranslateOptions o;

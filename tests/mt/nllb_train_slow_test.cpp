@@ -19,9 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 
 void write_toy_corpus(const fs::path& dir) {
-  const std::vector<std::string> english = {"red", "house", "small", "dog", "runs", "green", "tree", "big", "cat", "sleeps"};
-  const std::vector<std::string> lex_a = {"rojo", "kasa", "peko", "perro", "korre", "verde", "arbo", "grande", "gato", "duerme"};
-  const std::vector<std::string> lex_b = {"punai", "talo", "pieni", "koira", "juoksee", "vihrea", "puu", "iso", "kissa", "nukkuu"};
+  const std::vector<std::string> english = {"red",   "house", "small", "dog", "runs",
+                                            "green", "tree",  "big",   "cat", "sleeps"};
+  const std::vector<std::string> lex_a = {"rojo",  "kasa", "peko",   "perro", "korre",
+                                          "verde", "arbo", "grande", "gato",  "duerme"};
+  const std::vector<std::string> lex_b = {"punai",  "talo", "pieni", "koira", "juoksee",
+                                          "vihrea", "puu",  "iso",   "kissa", "nukkuu"};
   Generator gen(5);
   std::map<std::string, std::ofstream> files;
   for (const char* split : {"train", "dev", "test"}) {

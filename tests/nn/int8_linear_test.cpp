@@ -19,7 +19,8 @@ TEST(Int8Linear, RowsQuantizeWithinHalfAStep) {
     float absmax = 0;
     for (int64_t k = 0; k < 53; ++k) absmax = std::max(absmax, std::fabs(pw[n * 53 + k]));
     EXPECT_FLOAT_EQ(s[n], absmax / 127);
-    for (int64_t k = 0; k < 53; ++k) EXPECT_LE(std::fabs(pq[n * 53 + k] * s[n] - pw[n * 53 + k]), 0.5001f * s[n]);
+    for (int64_t k = 0; k < 53; ++k)
+      EXPECT_LE(std::fabs(pq[n * 53 + k] * s[n] - pw[n * 53 + k]), 0.5001f * s[n]);
   }
   Int8Matrix zero = quantize_rows_int8(Tensor::zeros({2, 3}));
   EXPECT_EQ(zero.scale.to_vector<float>(), (std::vector<float>{0, 0}));
@@ -35,7 +36,8 @@ TEST(Int8Linear, BothPathsEqualTheDequantizedProduct) {
   Tensor wd = Tensor::from_vector(deq, {300, 70});
   for (int64_t rows : {1, 3, 8, 9, 40}) {  // direct path up to 8 rows, blocked BLAS beyond
     Tensor x = rand_normal({rows, 70}, 0, 1, gen);
-    std::vector<float> got = int8_linear(x, q, bias).to_vector<float>(), want = linear(x, wd, bias).to_vector<float>();
+    std::vector<float> got = int8_linear(x, q, bias).to_vector<float>(),
+                       want = linear(x, wd, bias).to_vector<float>();
     for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 1e-3) << rows << " rows";
   }
   Tensor x3 = rand_normal({2, 4, 70}, 0, 1, gen);

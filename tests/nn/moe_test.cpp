@@ -11,7 +11,8 @@
 namespace tessera::nn {
 namespace {
 
-MoeFfn make_moe(int64_t d, int64_t ffn, MoeConfig config, uint64_t seed, double favour_expert0 = 0.0) {
+MoeFfn make_moe(int64_t d, int64_t ffn, MoeConfig config, uint64_t seed,
+                double favour_expert0 = 0.0) {
   Generator gen(seed);
   MoeFfn m = MoeFfn::create(d, ffn, config, /*router_bias=*/true, 0.5, gen);
   // A router bias towards expert 0 makes its capacity overflow.
@@ -37,7 +38,8 @@ TEST(Moe, TrainingCapacityDropsInTokenOrderAndRenormalises) {
   for (int64_t n = 0; n < N; ++n) top1_to_0 += r.expert1[n] == 0;
   ASSERT_GT(top1_to_0, r.capacity) << "the biased router should overflow expert 0";
   EXPECT_GT(r.dropped_assignments, 0);
-  std::vector<double> p = softmax(linear(x, moe.router.weight, moe.router.bias), -1).to_vector<double>();
+  std::vector<double> p =
+      softmax(linear(x, moe.router.weight, moe.router.bias), -1).to_vector<double>();
   int64_t seen0 = 0;
   for (int64_t n = 0; n < N; ++n) {
     EXPECT_NE(r.expert1[n], r.expert2[n]);
@@ -98,7 +100,8 @@ TEST(Moe, ExpertOutputMaskingDropsWholeOutputsInTrainingAndScalesAtEvaluation) {
   Generator gen(6);
   Tensor x = rand_normal({N, d}, 0, 1, gen);
   // Evaluation: exactly (1 - p) times the unmasked output.
-  std::vector<double> ya = a.forward(x, false).y.to_vector<double>(), yb = b.forward(x, false).y.to_vector<double>();
+  std::vector<double> ya = a.forward(x, false).y.to_vector<double>(),
+                      yb = b.forward(x, false).y.to_vector<double>();
   for (size_t i = 0; i < ya.size(); ++i) ASSERT_NEAR(yb[i], 0.6 * ya[i], 1e-5);
   // Training: every (token, expert) output is kept whole or dropped whole, about 40% dropped.
   Generator g1(9), g2(9);
@@ -123,9 +126,11 @@ TEST(Moe, LoadBalancingLossIsOneWhenBalancedAndGrowsWithImbalance) {
   config.num_experts = 4;
   MoeFfn moe = make_moe(4, 8, config, 7);
   // Tokens that each pick a different expert with equal confidence: balanced.
-  moe.router.weight = Tensor::from_vector(std::vector<float>{5, 0, 0, 0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 0, 0, 5}, {4, 4});
+  moe.router.weight = Tensor::from_vector(
+      std::vector<float>{5, 0, 0, 0, 0, 5, 0, 0, 0, 0, 5, 0, 0, 0, 0, 5}, {4, 4});
   moe.router.bias.fill_(0.0);
-  Tensor x = Tensor::from_vector(std::vector<float>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, {4, 4});
+  Tensor x = Tensor::from_vector(std::vector<float>{1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1},
+                                 {4, 4});
   EXPECT_NEAR(moe.forward(x, false).aux_loss.item<double>(), 1.0, 1e-6);
   // Everyone prefers expert 0: the loss approaches E.
   moe.router.bias = Tensor::from_vector(std::vector<float>{30, 0, 0, 0}, {4});
@@ -141,7 +146,8 @@ TEST(Moe, InactiveTokensAreNotRouted) {
   std::vector<uint8_t> active = {1, 1, 0, 1, 0, 1};
   MoeOutput out = moe.forward(x, false, nullptr, &active);
   EXPECT_EQ(out.routing.expert1.size(), 4u);
-  std::vector<double> y = out.y.to_vector<double>(), full = moe.forward(x, false).y.to_vector<double>();
+  std::vector<double> y = out.y.to_vector<double>(),
+                      full = moe.forward(x, false).y.to_vector<double>();
   for (int64_t n = 0; n < 6; ++n)
     for (int64_t j = 0; j < 5; ++j) {
       if (active[n]) {
@@ -161,7 +167,8 @@ TEST(Moe, GradientsMatchFiniteDifferences) {
     MoeFfn base = make_moe(4, 5, config, 12, 0.5);
     Generator gen(13);
     Tensor x = rand_normal({7, 4}, 0, 1, gen, DType::f64);
-    std::vector<Tensor> inputs = {x, base.router.weight.to(DType::f64), base.experts[0].fc1.weight.to(DType::f64),
+    std::vector<Tensor> inputs = {x, base.router.weight.to(DType::f64),
+                                  base.experts[0].fc1.weight.to(DType::f64),
                                   base.experts[1].fc2.bias.to(DType::f64)};
     auto fn = [&](const std::vector<Tensor>& in) {
       MoeFfn m = base;
@@ -183,15 +190,18 @@ TEST(Moe, ScatterAddRowsAndItsGradient) {
   Generator gen(3);
   Tensor v = rand_normal({5, 3}, 0, 1, gen, DType::f64);
   Tensor idx = Tensor::from_vector(std::vector<int64_t>{2, 0, 2, 3, 0}, {5});
-  std::vector<double> out = scatter_add_rows(v, idx, 4).to_vector<double>(), vv = v.to_vector<double>();
+  std::vector<double> out = scatter_add_rows(v, idx, 4).to_vector<double>(),
+                      vv = v.to_vector<double>();
   for (int j = 0; j < 3; ++j) {
     EXPECT_DOUBLE_EQ(out[0 * 3 + j], vv[1 * 3 + j] + vv[4 * 3 + j]);
     EXPECT_DOUBLE_EQ(out[1 * 3 + j], 0.0);
     EXPECT_DOUBLE_EQ(out[2 * 3 + j], vv[0 * 3 + j] + vv[2 * 3 + j]);
   }
-  auto r = gradcheck([&](const std::vector<Tensor>& in) { return scatter_add_rows(in[0], idx, 4); }, {v});
+  auto r = gradcheck([&](const std::vector<Tensor>& in) { return scatter_add_rows(in[0], idx, 4); },
+                     {v});
   EXPECT_TRUE(r.ok) << r.report;
-  EXPECT_THROW(scatter_add_rows(v, Tensor::from_vector(std::vector<int64_t>{0, 1, 2, 3, 9}, {5}), 4), Error);
+  EXPECT_THROW(
+      scatter_add_rows(v, Tensor::from_vector(std::vector<int64_t>{0, 1, 2, 3, 9}, {5}), 4), Error);
 }
 
 }  // namespace

@@ -30,7 +30,9 @@ struct SentenceSearch {
 };
 
 double normalised(double sum, int64_t length, double penalty) {
-  return penalty == 0.0 ? sum : sum / std::pow(static_cast<double>(std::max<int64_t>(length, 1)), penalty);
+  return penalty == 0.0
+             ? sum
+             : sum / std::pow(static_cast<double>(std::max<int64_t>(length, 1)), penalty);
 }
 
 void add_finished(SentenceSearch& s, const std::vector<int32_t>& tokens, double sum, int64_t length,
@@ -47,11 +49,13 @@ void add_finished(SentenceSearch& s, const std::vector<int32_t>& tokens, double 
 }
 
 // log_softmax in double with the constraints applied (forced prefix, n-gram bans, min length).
-void constrained_logprobs(const float* logits, int64_t V, const std::vector<int32_t>& tokens, int64_t step,
-                          const DecodeOptions& o, int64_t eos, std::vector<double>& out) {
+void constrained_logprobs(const float* logits, int64_t V, const std::vector<int32_t>& tokens,
+                          int64_t step, const DecodeOptions& o, int64_t eos,
+                          std::vector<double>& out) {
   out.assign(V, kNegInf);
   if (step < static_cast<int64_t>(o.forced_prefix.size())) {
-    out[o.forced_prefix[step]] = 0.0;  // transformers' forced-BOS processor: the forced token costs nothing
+    out[o.forced_prefix[step]] =
+        0.0;  // transformers' forced-BOS processor: the forced token costs nothing
     return;
   }
   double mx = -std::numeric_limits<double>::max();
@@ -68,8 +72,10 @@ void constrained_logprobs(const float* logits, int64_t V, const std::vector<int3
 void check_options(const DecodeOptions& o) {
   TESSERA_CHECK_INPUT(o.beam_size >= 1, "beam size must be at least 1, got {}", o.beam_size);
   TESSERA_CHECK_INPUT(o.num_return >= 1 && o.num_return <= o.beam_size,
-                      "n-best size {} must be between 1 and the beam size {}", o.num_return, o.beam_size);
-  TESSERA_CHECK_INPUT(!o.sample || o.beam_size == 1, "sampling decodes with beam size 1, not {}", o.beam_size);
+                      "n-best size {} must be between 1 and the beam size {}", o.num_return,
+                      o.beam_size);
+  TESSERA_CHECK_INPUT(!o.sample || o.beam_size == 1, "sampling decodes with beam size 1, not {}",
+                      o.beam_size);
   TESSERA_CHECK_INPUT(o.max_length_ratio >= 0 && o.max_length_offset >= 0,
                       "max length ratio and offset must not be negative");
   TESSERA_CHECK_INPUT(o.no_repeat_ngram_size >= 0, "no-repeat n-gram size must not be negative");
@@ -85,13 +91,15 @@ std::vector<int32_t> banned_ngram_tokens(const std::vector<int32_t>& history, in
   // The last n-1 tokens, followed by any token that followed them before, would repeat an n-gram.
   for (int64_t start = 0; start + n <= L; ++start) {
     bool match = true;
-    for (int64_t k = 0; k < n - 1 && match; ++k) match = history[start + k] == history[L - (n - 1) + k];
+    for (int64_t k = 0; k < n - 1 && match; ++k)
+      match = history[start + k] == history[L - (n - 1) + k];
     if (match) banned.push_back(history[start + n - 1]);
   }
   return banned;
 }
 
-std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std::vector<std::vector<int32_t>>& sources,
+std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model,
+                                            const std::vector<std::vector<int32_t>>& sources,
                                             const DecodeOptions& o, DecodeStats* stats) {
   check_options(o);
   NoGrad no_grad;
@@ -115,7 +123,8 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
       const auto& src = sources[order[chunk + i]];
       TESSERA_CHECK_INPUT(!src.empty(), "source sentence {} has no tokens", order[chunk + i]);
       for (int32_t t : src)
-        TESSERA_CHECK_INPUT(t >= 0 && t < V && t != pad, "source sentence {}: token {} is outside the vocabulary or padding",
+        TESSERA_CHECK_INPUT(t >= 0 && t < V && t != pad,
+                            "source sentence {}: token {} is outside the vocabulary or padding",
                             order[chunk + i], t);
       S = std::max<int64_t>(S, static_cast<int64_t>(src.size()));
     }
@@ -129,7 +138,8 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
     std::vector<SentenceSearch> search(n);
     for (size_t i = 0; i < n; ++i) {
       const int64_t src_len = static_cast<int64_t>(sources[order[chunk + i]].size());
-      int64_t max_len = static_cast<int64_t>(std::ceil(o.max_length_ratio * src_len)) + o.max_length_offset;
+      int64_t max_len =
+          static_cast<int64_t>(std::ceil(o.max_length_ratio * src_len)) + o.max_length_offset;
       max_len = std::min<int64_t>(max_len, model.max_positions() - 1);
       max_len = std::max<int64_t>(max_len, static_cast<int64_t>(o.forced_prefix.size()) + 1);
       search[i].max_len = max_len;
@@ -158,8 +168,12 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
         step_ids.push_back(search[i].beams[b].tokens.back());
         step_states.push_back(search[i].beams[b].state.get());
       }
-      Tensor logits_t = model.decode_step(Tensor::from_vector(step_ids, {static_cast<int64_t>(live.size()), 1}),
-                                          step_states).to(DType::f32).contiguous();
+      Tensor logits_t =
+          model
+              .decode_step(Tensor::from_vector(step_ids, {static_cast<int64_t>(live.size()), 1}),
+                           step_states)
+              .to(DType::f32)
+              .contiguous();
       const float* logits = logits_t.data<float>();
       ++local.decoder_steps;
 
@@ -167,7 +181,8 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
       for (size_t i = 0; i < n; ++i) {
         SentenceSearch& s = search[i];
         if (s.done) continue;
-        const int64_t step = static_cast<int64_t>(s.beams[0].tokens.size()) - 1;  // tokens generated so far
+        const int64_t step =
+            static_cast<int64_t>(s.beams[0].tokens.size()) - 1;  // tokens generated so far
         const bool last_step = step + 1 >= s.max_len;
         if (K == 1) {
           Beam& beam = s.beams[0];
@@ -205,18 +220,21 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
           constrained_logprobs(logits + row * V, V, s.beams[b].tokens, step, o, eos, lp);
           std::iota(idx.begin(), idx.end(), 0);
           const int64_t take = std::min<int64_t>(2 * K, V);
-          std::partial_sort(idx.begin(), idx.begin() + take, idx.end(),
-                            [&](int32_t a, int32_t c) { return lp[a] > lp[c] || (lp[a] == lp[c] && a < c); });
+          std::partial_sort(idx.begin(), idx.begin() + take, idx.end(), [&](int32_t a, int32_t c) {
+            return lp[a] > lp[c] || (lp[a] == lp[c] && a < c);
+          });
           for (int64_t r = 0; r < take; ++r)
             if (lp[idx[r]] != kNegInf) cands.push_back({s.beams[b].sum + lp[idx[r]], b, idx[r]});
         }
-        std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& c) { return a.total > c.total; });
+        std::stable_sort(cands.begin(), cands.end(),
+                         [](const Candidate& a, const Candidate& c) { return a.total > c.total; });
         if (static_cast<int64_t>(cands.size()) > 2 * K) cands.resize(2 * K);
         std::vector<Candidate> next;
         for (size_t r = 0; r < cands.size() && static_cast<int64_t>(next.size()) < K; ++r) {
           const Candidate& c = cands[r];
           if (c.token == eos) {
-            if (static_cast<int64_t>(r) >= K) continue;  // an EOS outside the top K does not finish a hypothesis
+            if (static_cast<int64_t>(r) >= K)
+              continue;  // an EOS outside the top K does not finish a hypothesis
             add_finished(s, s.beams[c.beam].tokens, c.total, step + 1, true, o, keep);
           } else {
             next.push_back(c);
@@ -261,7 +279,9 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model, const std:
       auto& out = results[order[chunk + i]];
       out = std::move(search[i].finished);
       if (static_cast<int64_t>(out.size()) > o.num_return) out.resize(o.num_return);
-      if (!out.empty()) local.generated_tokens += static_cast<int64_t>(out[0].tokens.size()) + (out[0].finished ? 1 : 0);
+      if (!out.empty())
+        local.generated_tokens +=
+            static_cast<int64_t>(out[0].tokens.size()) + (out[0].finished ? 1 : 0);
     }
   }
   local.sentences = static_cast<int64_t>(sources.size());

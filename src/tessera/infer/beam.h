@@ -39,10 +39,11 @@ struct DecodeOptions {
 };
 
 struct Hypothesis {
-  std::vector<int32_t> tokens;  // after the decoder start token, forced prefix included, EOS excluded
-  double score = 0;             // length-normalised
-  double log_prob = 0;          // sum of token log-probabilities (forced tokens count 0)
-  bool finished = false;        // ended with EOS (false: cut at the length limit)
+  std::vector<int32_t>
+      tokens;             // after the decoder start token, forced prefix included, EOS excluded
+  double score = 0;       // length-normalised
+  double log_prob = 0;    // sum of token log-probabilities (forced tokens count 0)
+  bool finished = false;  // ended with EOS (false: cut at the length limit)
 };
 
 struct DecodeStats {
@@ -54,7 +55,8 @@ struct DecodeStats {
 // n-best hypotheses, best first. Throws BadInput for an empty source or inconsistent options.
 std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model,
                                             const std::vector<std::vector<int32_t>>& sources,
-                                            const DecodeOptions& options, DecodeStats* stats = nullptr);
+                                            const DecodeOptions& options,
+                                            DecodeStats* stats = nullptr);
 
 // Banned next tokens under no-repeat n-gram size n for a token history.
 std::vector<int32_t> banned_ngram_tokens(const std::vector<int32_t>& history, int64_t n);

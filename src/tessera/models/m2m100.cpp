@@ -37,12 +37,14 @@ struct M2M100State : Seq2SeqState {
 
 void check_ids(const Tensor& ids, const char* what) {
   TESSERA_CHECK_INPUT(ids.dim() == 2 && ids.size(0) > 0 && ids.size(1) > 0,
-                      "{} must be a non-empty [batch, tokens] tensor, got {}", what, shape_str(ids.shape()));
+                      "{} must be a non-empty [batch, tokens] tensor, got {}", what,
+                      shape_str(ids.shape()));
 }
 
 }  // namespace
 
-M2M100Model::M2M100Model(const M2M100Config& config, uint64_t seed) : config_(config), dropout_gen_(seed ^ 0x5eed) {
+M2M100Model::M2M100Model(const M2M100Config& config, uint64_t seed)
+    : config_(config), dropout_gen_(seed ^ 0x5eed) {
   Generator gen(seed);
   const double std = config.init_std;
   const int64_t d = config.d_model;
@@ -83,8 +85,10 @@ M2M100Model::M2M100Model(const M2M100Config& config, uint64_t seed) : config_(co
   }
   encoder_norm_ = nn::LayerNorm::create(d, eps);
   decoder_norm_ = nn::LayerNorm::create(d, eps);
-  if (!config.tie_word_embeddings) lm_head_ = nn::Linear::create(d, config.vocab_size, false, std, gen);
-  positions_ = nn::sinusoidal_position_table(config.max_position_embeddings + 2, d, config.pad_token_id, DType::f32);
+  if (!config.tie_word_embeddings)
+    lm_head_ = nn::Linear::create(d, config.vocab_size, false, std, gen);
+  positions_ = nn::sinusoidal_position_table(config.max_position_embeddings + 2, d,
+                                             config.pad_token_id, DType::f32);
 }
 
 void M2M100Model::set_training(bool on, uint64_t seed) {
@@ -98,8 +102,8 @@ Tensor M2M100Model::embed(const Tensor& ids, int64_t past) {
   const int64_t needed = config_.pad_token_id + 1 + past + T;
   if (positions_.size(0) < needed || positions_.dtype() != shared_.weight.dtype()) {
     // Longer than max_position_embeddings: upstream extends the table the same way.
-    positions_ = nn::sinusoidal_position_table(std::max(needed, positions_.size(0)), d, config_.pad_token_id,
-                                               shared_.weight.dtype());
+    positions_ = nn::sinusoidal_position_table(std::max(needed, positions_.size(0)), d,
+                                               config_.pad_token_id, shared_.weight.dtype());
   }
   Tensor x = embedding(shared_.weight, ids);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(d)));
@@ -108,8 +112,8 @@ Tensor M2M100Model::embed(const Tensor& ids, int64_t past) {
   return x;
 }
 
-Tensor M2M100Model::run_ffn(const FeedForward& ffn, const Tensor& x, const std::vector<uint8_t>* active,
-                            std::vector<Tensor>* aux) {
+Tensor M2M100Model::run_ffn(const FeedForward& ffn, const Tensor& x,
+                            const std::vector<uint8_t>* active, std::vector<Tensor>* aux) {
   if (!ffn.moe) return ffn.fc2.forward(nn::activate(ffn.fc1.forward(x), config_.activation));
   nn::MoeOutput out = ffn.moe->forward(x, training_, &dropout_gen_, active);
   if (aux) aux->push_back(out.aux_loss);
@@ -152,7 +156,8 @@ Tensor M2M100Model::output_logits(const Tensor& hidden) const {
 }
 
 void M2M100Model::quantize_int8() {
-  TESSERA_CHECK_INPUT(!training_, "int8 quantization is for inference; the model is in training mode");
+  TESSERA_CHECK_INPUT(!training_,
+                      "int8 quantization is for inference; the model is in training mode");
   auto ffn = [](FeedForward& f) {
     if (f.moe) {
       f.moe->quantize_int8();
@@ -171,7 +176,8 @@ void M2M100Model::quantize_int8() {
     ffn(l.ffn);
   }
   // The tied output projection gets its own int8 copy; the embedding lookup keeps f32 rows.
-  output_int8_ = nn::quantize_rows_int8(lm_head_.weight.defined() ? lm_head_.weight : shared_.weight);
+  output_int8_ =
+      nn::quantize_rows_int8(lm_head_.weight.defined() ? lm_head_.weight : shared_.weight);
   lm_head_.weight = Tensor();
 }
 
@@ -179,7 +185,9 @@ int64_t M2M100Model::resident_weight_bytes() {
   int64_t bytes = output_int8_.bytes();
   auto add_q = [&](const nn::QuantizableLinear& l) { bytes += l.int8.bytes(); };
   for (EncoderLayer& l : encoder_layers_) {
-    for (auto* p : {&l.self_attn.q_proj, &l.self_attn.k_proj, &l.self_attn.v_proj, &l.self_attn.out_proj}) add_q(*p);
+    for (auto* p :
+         {&l.self_attn.q_proj, &l.self_attn.k_proj, &l.self_attn.v_proj, &l.self_attn.out_proj})
+      add_q(*p);
     add_q(l.ffn.fc1);
     add_q(l.ffn.fc2);
     if (l.ffn.moe)
@@ -199,8 +207,9 @@ int64_t M2M100Model::resident_weight_bytes() {
 Seq2SeqOutput M2M100Model::forward(const Tensor& src_ids, const Tensor& decoder_ids) {
   check_ids(src_ids, "source ids");
   check_ids(decoder_ids, "decoder ids");
-  TESSERA_CHECK_INPUT(src_ids.size(0) == decoder_ids.size(0), "source batch {} and decoder batch {} differ",
-                      src_ids.size(0), decoder_ids.size(0));
+  TESSERA_CHECK_INPUT(src_ids.size(0) == decoder_ids.size(0),
+                      "source batch {} and decoder batch {} differ", src_ids.size(0),
+                      decoder_ids.size(0));
   std::vector<Tensor> aux;
   Tensor memory = run_encoder(src_ids, &aux);
   Tensor memory_bias = nn::key_padding_bias(src_ids, config_.pad_token_id, memory.dtype());
@@ -241,7 +250,8 @@ std::vector<std::unique_ptr<Seq2SeqState>> M2M100Model::encode(const Tensor& src
     TESSERA_CHECK_INPUT(len > 0, "source sequence {} is empty (only padding)", b);
     for (int64_t t = len; t < S; ++t)
       TESSERA_CHECK_INPUT(ids[b * S + t] == config_.pad_token_id,
-                          "source sequence {}: padding must come after the tokens (right padding)", b);
+                          "source sequence {}: padding must come after the tokens (right padding)",
+                          b);
     auto mem = std::make_shared<EncoderMemory>();
     mem->length = len;
     for (auto& [k, v] : kv)
@@ -260,7 +270,8 @@ Tensor M2M100Model::decode_step(const Tensor& ids, const std::vector<Seq2SeqStat
   check_ids(ids, "decoder ids");
   const int64_t B = ids.size(0), d = config_.d_model;
   TESSERA_CHECK(ids.size(1) == 1, "decode_step takes one token per sequence, got {}", ids.size(1));
-  TESSERA_CHECK(static_cast<int64_t>(states.size()) == B, "decode_step: {} states for batch {}", states.size(), B);
+  TESSERA_CHECK(static_cast<int64_t>(states.size()) == B, "decode_step: {} states for batch {}",
+                states.size(), B);
   std::vector<M2M100State*> s(B);
   std::vector<int64_t> pos(B);
   for (int64_t b = 0; b < B; ++b) {
@@ -270,8 +281,8 @@ Tensor M2M100Model::decode_step(const Tensor& ids, const std::vector<Seq2SeqStat
   }
   int64_t max_pos = *std::max_element(pos.begin(), pos.end());
   if (positions_.size(0) <= max_pos || positions_.dtype() != shared_.weight.dtype())
-    positions_ = nn::sinusoidal_position_table(std::max(2 * max_pos, positions_.size(0)), d, config_.pad_token_id,
-                                               shared_.weight.dtype());
+    positions_ = nn::sinusoidal_position_table(std::max(2 * max_pos, positions_.size(0)), d,
+                                               config_.pad_token_id, shared_.weight.dtype());
   Tensor x = embedding(shared_.weight, ids);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(d)));
   x = add(x, index_select(positions_, 0, Tensor::from_vector(pos, {B})).reshape({B, 1, d}));
@@ -292,7 +303,8 @@ Tensor M2M100Model::decode_step(const Tensor& ids, const std::vector<Seq2SeqStat
 }
 
 std::string M2M100Model::layer_prefix(bool encoder, int64_t i) const {
-  return std::string(encoder ? "model.encoder.layers." : "model.decoder.layers.") + std::to_string(i) + ".";
+  return std::string(encoder ? "model.encoder.layers." : "model.decoder.layers.") +
+         std::to_string(i) + ".";
 }
 
 nn::ParameterRefs M2M100Model::parameters() {
@@ -322,7 +334,8 @@ nn::ParameterRefs M2M100Model::parameters() {
     l.self_attn.parameters(p + "self_attn.", out);
     l.self_attn_layer_norm.parameters(p + "self_attn_layer_norm.", out);
     l.cross_attn.parameters(p + (moe ? "cross_attention." : "encoder_attn."), out);
-    l.cross_attn_layer_norm.parameters(p + (moe ? "cross_attention_layer_norm." : "encoder_attn_layer_norm."), out);
+    l.cross_attn_layer_norm.parameters(
+        p + (moe ? "cross_attention_layer_norm." : "encoder_attn_layer_norm."), out);
     ffn_params(l.ffn, p);
     l.ffn_layer_norm.parameters(p + (moe ? "ff_layer_norm." : "final_layer_norm."), out);
   }
@@ -333,7 +346,8 @@ nn::ParameterRefs M2M100Model::parameters() {
 
 std::vector<std::string> M2M100Model::aliases_of(const std::string& name) const {
   if (name != "model.shared.weight") return {};
-  std::vector<std::string> names = {"model.encoder.embed_tokens.weight", "model.decoder.embed_tokens.weight"};
+  std::vector<std::string> names = {"model.encoder.embed_tokens.weight",
+                                    "model.decoder.embed_tokens.weight"};
   if (config_.tie_word_embeddings) names.push_back("lm_head.weight");
   return names;
 }

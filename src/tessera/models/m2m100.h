@@ -111,9 +111,9 @@ class M2M100Model : public Seq2SeqLM {
   std::vector<EncoderLayer> encoder_layers_;
   std::vector<DecoderLayer> decoder_layers_;
   nn::LayerNorm encoder_norm_, decoder_norm_;
-  nn::Linear lm_head_;  // undefined when tied
+  nn::Linear lm_head_;          // undefined when tied
   nn::Int8Matrix output_int8_;  // the output projection once quantized
-  Tensor positions_;    // sinusoidal table [max_positions + 2, d]
+  Tensor positions_;            // sinusoidal table [max_positions + 2, d]
   bool training_ = false;
   Generator dropout_gen_;
 };

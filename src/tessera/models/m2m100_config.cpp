@@ -59,33 +59,39 @@ M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
     TESSERA_CHECK_INPUT(c.second_expert_policy == "all",
                         "config.json: second_expert_policy \"{}\" is not supported (\"all\" is)",
                         c.second_expert_policy);
-    c.normalize_router_prob_before_dropping = get_or<bool>(j, "normalize_router_prob_before_dropping", false);
+    c.normalize_router_prob_before_dropping =
+        get_or<bool>(j, "normalize_router_prob_before_dropping", false);
     c.batch_prioritized_routing = get_or<bool>(j, "batch_prioritized_routing", false);
     c.moe_eval_capacity_token_fraction = get_or<double>(j, "moe_eval_capacity_token_fraction", 1.0);
     c.moe_token_dropout = get_or<double>(j, "moe_token_dropout", 0.2);
     c.router_aux_loss_coef = get_or<double>(j, "router_aux_loss_coef", 0.001);
-    TESSERA_CHECK_INPUT(c.num_experts >= 2, "config.json: num_experts must be at least 2, got {}", c.num_experts);
+    TESSERA_CHECK_INPUT(c.num_experts >= 2, "config.json: num_experts must be at least 2, got {}",
+                        c.num_experts);
     TESSERA_CHECK_INPUT(c.moe_token_dropout >= 0 && c.moe_token_dropout < 1,
                         "config.json: moe_token_dropout {} outside [0, 1)", c.moe_token_dropout);
   }
-  TESSERA_CHECK_INPUT(c.vocab_size > 0 && c.d_model >= 4 && c.encoder_layers >= 0 && c.decoder_layers >= 0 &&
-                          c.encoder_ffn_dim > 0 && c.decoder_ffn_dim > 0 && c.max_position_embeddings > 0,
+  TESSERA_CHECK_INPUT(c.vocab_size > 0 && c.d_model >= 4 && c.encoder_layers >= 0 &&
+                          c.decoder_layers >= 0 && c.encoder_ffn_dim > 0 && c.decoder_ffn_dim > 0 &&
+                          c.max_position_embeddings > 0,
                       "config.json: sizes must be positive (d_model at least 4)");
   TESSERA_CHECK_INPUT(c.encoder_attention_heads > 0 && c.d_model % c.encoder_attention_heads == 0,
-                      "config.json: d_model {} is not divisible by encoder_attention_heads {}", c.d_model,
-                      c.encoder_attention_heads);
+                      "config.json: d_model {} is not divisible by encoder_attention_heads {}",
+                      c.d_model, c.encoder_attention_heads);
   TESSERA_CHECK_INPUT(c.decoder_attention_heads > 0 && c.d_model % c.decoder_attention_heads == 0,
-                      "config.json: d_model {} is not divisible by decoder_attention_heads {}", c.d_model,
-                      c.decoder_attention_heads);
+                      "config.json: d_model {} is not divisible by decoder_attention_heads {}",
+                      c.d_model, c.decoder_attention_heads);
   TESSERA_CHECK_INPUT(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
-                      "config.json: pad_token_id {} outside the vocabulary of {}", c.pad_token_id, c.vocab_size);
-  TESSERA_CHECK_INPUT(c.dropout >= 0 && c.dropout < 1, "config.json: dropout {} outside [0, 1)", c.dropout);
+                      "config.json: pad_token_id {} outside the vocabulary of {}", c.pad_token_id,
+                      c.vocab_size);
+  TESSERA_CHECK_INPUT(c.dropout >= 0 && c.dropout < 1, "config.json: dropout {} outside [0, 1)",
+                      c.dropout);
   return c;
 }
 
 nlohmann::json M2M100Config::to_json() const {
   nlohmann::json j = original.is_object() ? original : nlohmann::json::object();
-  j["architectures"] = {moe_layout ? "NllbMoeForConditionalGeneration" : "M2M100ForConditionalGeneration"};
+  j["architectures"] = {moe_layout ? "NllbMoeForConditionalGeneration"
+                                   : "M2M100ForConditionalGeneration"};
   j["model_type"] = moe_layout ? "nllb-moe" : "m2m_100";
   j["vocab_size"] = vocab_size;
   j["d_model"] = d_model;

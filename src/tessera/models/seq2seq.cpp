@@ -63,15 +63,18 @@ bool is_seq2seq_folder(const std::string& dir) {
 
 std::unique_ptr<Seq2SeqLM> create_seq2seq_model(const nlohmann::json& config, uint64_t seed) {
   register_builtin_seq2seq();
-  TESSERA_CHECK_INPUT(config.is_object() && config.contains("model_type") && config["model_type"].is_string(),
-                      "config.json: missing \"model_type\"");
+  TESSERA_CHECK_INPUT(
+      config.is_object() && config.contains("model_type") && config["model_type"].is_string(),
+      "config.json: missing \"model_type\"");
   std::string type = config["model_type"];
   auto it = seq2seq_registry().find(type);
   if (it == seq2seq_registry().end()) {
     std::string known;
-    for (const auto& name : registered_seq2seq_model_types()) known += (known.empty() ? "" : ", ") + name;
-    throw bad_input("config.json: model_type \"{}\" is not an encoder-decoder Tessera knows (known: {})", type,
-                    known);
+    for (const auto& name : registered_seq2seq_model_types())
+      known += (known.empty() ? "" : ", ") + name;
+    throw bad_input(
+        "config.json: model_type \"{}\" is not an encoder-decoder Tessera knows (known: {})", type,
+        known);
   }
   return it->second(config, seed);
 }
@@ -100,7 +103,9 @@ std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir) {
     for (const auto& [name, t] : state) names.push_back(name);
   }
   auto has = [&](const std::string& n) { return folder ? folder->has(n) : state.count(n) != 0; };
-  auto shape_of = [&](const std::string& n) { return folder ? folder->info(n).shape : state.at(n).shape(); };
+  auto shape_of = [&](const std::string& n) {
+    return folder ? folder->info(n).shape : state.at(n).shape();
+  };
   auto file_of = [&](const std::string& n) { return folder ? folder->file_of(n) : bin.string(); };
   std::set<std::string> used;
   NoGrad no_grad;
@@ -114,25 +119,31 @@ std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir) {
         }
     }
     TESSERA_CHECK_INPUT(has(source), "{}: tensor {} is missing from the checkpoint", dir, name);
-    TESSERA_CHECK_INPUT(shape_of(source) == slot->shape(), "{}: tensor {} has shape {}, but config.json implies {}",
-                        file_of(source), source, shape_str(shape_of(source)), shape_str(slot->shape()));
-    Tensor t = folder ? folder->get(source, slot->dtype()) : state.at(source).to(slot->dtype()).contiguous();
+    TESSERA_CHECK_INPUT(shape_of(source) == slot->shape(),
+                        "{}: tensor {} has shape {}, but config.json implies {}", file_of(source),
+                        source, shape_str(shape_of(source)), shape_str(slot->shape()));
+    Tensor t = folder ? folder->get(source, slot->dtype())
+                      : state.at(source).to(slot->dtype()).contiguous();
     *slot = t.set_name(name);
     used.insert(source);
   }
   std::vector<std::string> optional = model->optional_checkpoint_names();
   for (const std::string& name : names) {
-    bool known = used.count(name) || std::find(optional.begin(), optional.end(), name) != optional.end();
-    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for model_type {}", file_of(name), name, model->model_type());
+    bool known =
+        used.count(name) || std::find(optional.begin(), optional.end(), name) != optional.end();
+    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for model_type {}", file_of(name), name,
+                        model->model_type());
   }
   return model;
 }
 
 void save_seq2seq_model(Seq2SeqLM& model, const std::string& dir) {
-  TESSERA_CHECK_INPUT(!model.quantized(), "{}: an int8-quantized model is not saved (it would lose precision)", dir);
+  TESSERA_CHECK_INPUT(!model.quantized(),
+                      "{}: an int8-quantized model is not saved (it would lose precision)", dir);
   fs::create_directories(dir);
   io::NamedTensors tensors;
-  for (auto& [name, slot] : model.parameters()) tensors.emplace_back(name, slot->detach().to(DType::f32));
+  for (auto& [name, slot] : model.parameters())
+    tensors.emplace_back(name, slot->detach().to(DType::f32));
   io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
   write_json_file((fs::path(dir) / "config.json").string(), model.config_json());
 }

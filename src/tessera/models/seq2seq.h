@@ -69,11 +69,14 @@ class Seq2SeqLM {
   virtual int64_t resident_weight_bytes();
   // Inference only: replaces the f32 projection weights by int8 rows with per-row scales
   // (embeddings, norms, biases and MoE routers stay f32). The model can no longer train or save.
-  virtual void quantize_int8() { throw bad_input("{}: int8 quantization is not supported", model_type()); }
+  virtual void quantize_int8() {
+    throw bad_input("{}: int8 quantization is not supported", model_type());
+  }
   virtual bool quantized() const { return false; }
 };
 
-using Seq2SeqFactory = std::function<std::unique_ptr<Seq2SeqLM>(const nlohmann::json& config, uint64_t seed)>;
+using Seq2SeqFactory =
+    std::function<std::unique_ptr<Seq2SeqLM>(const nlohmann::json& config, uint64_t seed)>;
 
 void register_seq2seq_model_type(const std::string& model_type, Seq2SeqFactory factory);
 std::vector<std::string> registered_seq2seq_model_types();
@@ -81,8 +84,9 @@ std::vector<std::string> registered_seq2seq_model_types();
 bool is_seq2seq_config(const nlohmann::json& config);
 bool is_seq2seq_folder(const std::string& dir);
 std::unique_ptr<Seq2SeqLM> create_seq2seq_model(const nlohmann::json& config, uint64_t seed = 0);
-// config.json + model.safetensors (sharded or not) or pytorch_model.bin (torch.save state dict). Tied embeddings may
-// be stored under any of their upstream names. Every parameter must be present with its shape.
+// config.json + model.safetensors (sharded or not) or pytorch_model.bin (torch.save state dict).
+// Tied embeddings may be stored under any of their upstream names. Every parameter must be present
+// with its shape.
 std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir);
 // Writes config.json and model.safetensors (f32) atomically; tied copies are not duplicated.
 void save_seq2seq_model(Seq2SeqLM& model, const std::string& dir);

@@ -14,7 +14,8 @@ struct VersePair {
 };
 
 // Throws BadInput naming the module (and the package that provides it) when it is not installed.
-std::vector<VersePair> read_verse_pairs(const std::string& sword_path, const std::string& first_module,
+std::vector<VersePair> read_verse_pairs(const std::string& sword_path,
+                                        const std::string& first_module,
                                         const std::string& second_module);
 
 }  // namespace tessera::mt

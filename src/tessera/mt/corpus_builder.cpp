@@ -69,17 +69,22 @@ std::string split_of(const std::string& english, double dev_fraction, double tes
 
 CorpusReport build_parallel_corpus(const CorpusBuildOptions& o) {
   TESSERA_CHECK_INPUT(!o.out.empty(), "build-corpus: --out is required");
-  TESSERA_CHECK_INPUT(o.dev_fraction >= 0 && o.test_fraction >= 0 && o.dev_fraction + o.test_fraction < 1,
-                      "dev and test fractions must be non-negative and sum below 1");
+  TESSERA_CHECK_INPUT(
+      o.dev_fraction >= 0 && o.test_fraction >= 0 && o.dev_fraction + o.test_fraction < 1,
+      "dev and test fractions must be non-negative and sum below 1");
   CorpusReport report;
   std::map<std::string, std::vector<Candidate>> by_language;
   std::set<std::string> wanted(o.only_languages.begin(), o.only_languages.end());
-  auto keep_language = [&](const std::string& code) { return wanted.empty() || wanted.count(code); };
+  auto keep_language = [&](const std::string& code) {
+    return wanted.empty() || wanted.count(code);
+  };
 
   if (o.include_gettext || o.include_iso_codes) {
-    TESSERA_CHECK_INPUT(fs::is_directory(o.locale_dir), "{}: no locale folder with gettext catalogues", o.locale_dir);
+    TESSERA_CHECK_INPUT(fs::is_directory(o.locale_dir),
+                        "{}: no locale folder with gettext catalogues", o.locale_dir);
     for (const fs::path& locale : sorted_entries(o.locale_dir)) {
-      std::optional<std::string> code = nllb_code_for_locale(locale.filename().string(), o.iso_table);
+      std::optional<std::string> code =
+          nllb_code_for_locale(locale.filename().string(), o.iso_table);
       if (!code || !keep_language(*code)) continue;
       for (const fs::path& file : sorted_entries(locale / "LC_MESSAGES")) {
         if (file.extension() != ".mo") continue;
@@ -94,13 +99,15 @@ CorpusReport build_parallel_corpus(const CorpusBuildOptions& o) {
             continue;
           }
           for (CatalogMessage& m : parse_mo(bytes, file.string()))
-            by_language[*code].push_back({std::move(m.source), std::move(m.translation), iso ? "iso-codes" : "gettext"});
+            by_language[*code].push_back(
+                {std::move(m.source), std::move(m.translation), iso ? "iso-codes" : "gettext"});
           ++report.catalogues_read;
         } catch (const Error&) {
           ++report.catalogues_skipped;  // a damaged catalogue costs its own pairs only
         }
       }
-      if (o.progress) fmt::print(stderr, "\rbuild-corpus: read {} catalogues", report.catalogues_read);
+      if (o.progress)
+        fmt::print(stderr, "\rbuild-corpus: read {} catalogues", report.catalogues_read);
     }
     if (o.progress) fmt::print(stderr, "\n");
   }
@@ -159,7 +166,8 @@ CorpusReport build_parallel_corpus(const CorpusBuildOptions& o) {
   nlohmann::json j;
   j["languages"] = nlohmann::json::object();
   for (const auto& [code, c] : report.languages)
-    j["languages"][code] = {{"train", c.train}, {"dev", c.dev}, {"test", c.test}, {"sources", c.by_source}};
+    j["languages"][code] = {
+        {"train", c.train}, {"dev", c.dev}, {"test", c.test}, {"sources", c.by_source}};
   j["rejected"] = report.rejected;
   j["catalogues_read"] = report.catalogues_read;
   j["catalogues_skipped"] = report.catalogues_skipped;
@@ -173,9 +181,12 @@ CorpusReport build_parallel_corpus(const CorpusBuildOptions& o) {
   }
   std::string table = "language\ttrain\tdev\ttest\tgettext\tiso-codes\tbible\n";
   for (const auto& [code, c] : report.languages) {
-    auto get = [&](const char* s) { auto it = c.by_source.find(s); return it == c.by_source.end() ? 0 : it->second; };
-    table += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", code, c.train, c.dev, c.test, get("gettext"), get("iso-codes"),
-                         get("bible"));
+    auto get = [&](const char* s) {
+      auto it = c.by_source.find(s);
+      return it == c.by_source.end() ? 0 : it->second;
+    };
+    table += fmt::format("{}\t{}\t{}\t{}\t{}\t{}\t{}\n", code, c.train, c.dev, c.test,
+                         get("gettext"), get("iso-codes"), get("bible"));
   }
   io::AtomicFileWriter w((fs::path(o.out) / "counts.tsv").string());
   w.write(table);
@@ -192,7 +203,8 @@ std::vector<ParallelPair> read_pair_file(const std::string& path) {
   while (std::getline(in, line)) {
     ++number;
     size_t tab = line.find('\t');
-    TESSERA_CHECK_INPUT(tab != std::string::npos, "{}:{}: expected \"english<TAB>translation\"", path, number);
+    TESSERA_CHECK_INPUT(tab != std::string::npos, "{}:{}: expected \"english<TAB>translation\"",
+                        path, number);
     pairs.push_back({line.substr(0, tab), line.substr(tab + 1)});
   }
   return pairs;
@@ -200,11 +212,13 @@ std::vector<ParallelPair> read_pair_file(const std::string& path) {
 
 std::vector<std::string> corpus_languages(const std::string& corpus_dir, const std::string& split) {
   fs::path dir = fs::path(corpus_dir) / split;
-  TESSERA_CHECK_INPUT(fs::is_directory(dir), "{}: no {} folder (run tessera mt build-corpus)", corpus_dir, split);
+  TESSERA_CHECK_INPUT(fs::is_directory(dir), "{}: no {} folder (run tessera mt build-corpus)",
+                      corpus_dir, split);
   std::vector<std::string> codes;
   for (const fs::path& p : sorted_entries(dir)) {
     std::string name = p.filename().string();
-    if (p.extension() == ".tsv" && name.rfind("eng_Latn-", 0) == 0) codes.push_back(name.substr(9, name.size() - 13));
+    if (p.extension() == ".tsv" && name.rfind("eng_Latn-", 0) == 0)
+      codes.push_back(name.substr(9, name.size() - 13));
   }
   return codes;
 }

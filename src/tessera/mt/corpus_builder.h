@@ -23,8 +23,8 @@ struct CorpusBuildOptions {
   std::string sword_path = "/usr/share/sword";
   std::string iso_table = "/usr/share/iso-codes/json/iso_639-3.json";
   bool include_gettext = true, include_iso_codes = true, include_bible = true;
-  bool language_id = false;  // drop pairs CLD2 reliably places in another language
-  int64_t min_pairs_per_language = 50;  // languages with fewer kept pairs are left out
+  bool language_id = false;                 // drop pairs CLD2 reliably places in another language
+  int64_t min_pairs_per_language = 50;      // languages with fewer kept pairs are left out
   std::vector<std::string> only_languages;  // NLLB codes; empty: all
   double dev_fraction = 0.02, test_fraction = 0.02;
   CleaningRules rules;
@@ -54,6 +54,7 @@ struct ParallelPair {
 };
 std::vector<ParallelPair> read_pair_file(const std::string& path);
 // The language codes present in a corpus split folder (from its eng_Latn-<code>.tsv files).
-std::vector<std::string> corpus_languages(const std::string& corpus_dir, const std::string& split = "train");
+std::vector<std::string> corpus_languages(const std::string& corpus_dir,
+                                          const std::string& split = "train");
 
 }  // namespace tessera::mt

@@ -8,7 +8,9 @@
 namespace tessera::mt {
 
 namespace {
-bool is_alpha(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool is_alpha(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0;
+}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -65,7 +67,8 @@ bool has_placeholder(std::string_view t) {
       if (n == '(') return true;  // Python: %(name)s
       size_t j = i + 1;           // printf: flags, width/position, precision, length, conversion
       while (j < t.size() && std::strchr("-+0#123456789$*.hlLqjzt", t[j]) != nullptr) ++j;
-      if (j < t.size() && std::strchr("diouxXeEfFgGaAcspn", t[j]) != nullptr && t[j] != '\0') return true;
+      if (j < t.size() && std::strchr("diouxXeEfFgGaAcspn", t[j]) != nullptr && t[j] != '\0')
+        return true;
     }
     if (c == '{' && (n == '}' || std::isalnum(static_cast<unsigned char>(n)) || n == '_')) {
       size_t close = t.find('}', i);
@@ -95,17 +98,24 @@ std::string clean_message(std::string_view in) {
       if (semi != std::string_view::npos && semi - i <= 8) {
         std::string_view entity = in.substr(i + 1, semi - i - 1);
         std::string decoded;
-        if (entity == "amp") decoded = "&";
-        else if (entity == "lt") decoded = "<";
-        else if (entity == "gt") decoded = ">";
-        else if (entity == "quot") decoded = "\"";
-        else if (entity == "apos") decoded = "'";
+        if (entity == "amp")
+          decoded = "&";
+        else if (entity == "lt")
+          decoded = "<";
+        else if (entity == "gt")
+          decoded = ">";
+        else if (entity == "quot")
+          decoded = "\"";
+        else if (entity == "apos")
+          decoded = "'";
         else if (entity.size() > 1 && entity[0] == '#') {
           uint32_t cp = 0;
           bool ok = true;
           for (char d : entity.substr(1)) {
-            if (!std::isdigit(static_cast<unsigned char>(d))) ok = false;
-            else cp = cp * 10 + static_cast<uint32_t>(d - '0');
+            if (!std::isdigit(static_cast<unsigned char>(d)))
+              ok = false;
+            else
+              cp = cp * 10 + static_cast<uint32_t>(d - '0');
           }
           if (ok && cp > 0) append_utf8(decoded, cp);
         }
@@ -143,12 +153,14 @@ std::string clean_message(std::string_view in) {
   return collapsed;
 }
 
-std::optional<std::string> reject_reason(const std::string& source, const std::string& target, const CleaningRules& rules) {
+std::optional<std::string> reject_reason(const std::string& source, const std::string& target,
+                                         const CleaningRules& rules) {
   if (!valid_utf8(source) || !valid_utf8(target)) return "invalid-utf8";
   if (has_placeholder(source) || has_placeholder(target)) return "placeholder";
   std::string s = clean_message(source), t = clean_message(target);
   if (s.empty() || t.empty()) return "empty";
-  if (s.find("://") != std::string::npos || s[0] == '-' || s.find("--") != std::string::npos) return "url-or-option";
+  if (s.find("://") != std::string::npos || s[0] == '-' || s.find("--") != std::string::npos)
+    return "url-or-option";
   int words = 0, letters = 0;
   bool in_word = false;
   for (char c : s) {
@@ -158,7 +170,8 @@ std::optional<std::string> reject_reason(const std::string& source, const std::s
     in_word = w;
   }
   if (words < rules.min_source_words || letters < 2 * rules.min_source_words) return "short";
-  if (static_cast<int>(s.size()) > rules.max_bytes || static_cast<int>(t.size()) > rules.max_bytes) return "long";
+  if (static_cast<int>(s.size()) > rules.max_bytes || static_cast<int>(t.size()) > rules.max_bytes)
+    return "long";
   double a = static_cast<double>(s.size()), b = static_cast<double>(t.size());
   if (std::max(a, b) / std::min(a, b) > rules.max_length_ratio) return "ratio";
   std::string ls = s, lt = t;

@@ -15,7 +15,8 @@ struct CleaningRules {
   double max_length_ratio = 3.0;  // bytes of the longer side / bytes of the shorter side
 };
 
-// True when `text` holds a printf, Python, brace or shell placeholder (%s, %1$d, %(name)s, {0}, ${HOME}).
+// True when `text` holds a printf, Python, brace or shell placeholder (%s, %1$d, %(name)s, {0},
+// ${HOME}).
 bool has_placeholder(std::string_view text);
 // Markup tags dropped, &amp; &lt; &gt; &quot; &apos; &#NN; decoded, accelerators (_File, &File,
 // (_F)) removed, control characters and runs of whitespace become one space, ends trimmed.

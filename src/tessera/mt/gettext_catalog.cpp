@@ -17,13 +17,15 @@ struct MoReader {
   bool swap = false;
 
   uint32_t u32(size_t offset) const {
-    TESSERA_CHECK_INPUT(offset + 4 <= bytes.size(), "{}: catalogue truncated at byte {}", name, offset);
+    TESSERA_CHECK_INPUT(offset + 4 <= bytes.size(), "{}: catalogue truncated at byte {}", name,
+                        offset);
     uint32_t v;
     std::memcpy(&v, bytes.data() + offset, 4);
     return swap ? __builtin_bswap32(v) : v;
   }
   std::string str(size_t table, uint32_t i) const {
-    uint32_t length = u32(table + 8 * static_cast<size_t>(i)), offset = u32(table + 8 * static_cast<size_t>(i) + 4);
+    uint32_t length = u32(table + 8 * static_cast<size_t>(i)),
+             offset = u32(table + 8 * static_cast<size_t>(i) + 4);
     TESSERA_CHECK_INPUT(static_cast<uint64_t>(offset) + length <= bytes.size(),
                         "{}: string {} points outside the file", name, i);
     return bytes.substr(offset, length);

@@ -6,7 +6,8 @@ namespace tessera::mt {
 
 LanguageGuess identify_language(std::string_view text) {
   bool reliable = false;
-  CLD2::Language lang = CLD2::DetectLanguage(text.data(), static_cast<int>(text.size()), true, &reliable);
+  CLD2::Language lang =
+      CLD2::DetectLanguage(text.data(), static_cast<int>(text.size()), true, &reliable);
   return {CLD2::LanguageCode(lang), reliable};
 }
 

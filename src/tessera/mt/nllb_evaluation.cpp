@@ -29,13 +29,17 @@ double corpus_metric(const Metric& metric, const std::vector<std::string>& hyps)
 }
 }  // namespace
 
-std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model, const NllbTokenizer& tokenizer,
-                                                const std::string& model_dir, const EvaluationOptions& o) {
+std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model,
+                                                const NllbTokenizer& tokenizer,
+                                                const std::string& model_dir,
+                                                const EvaluationOptions& o) {
   std::vector<std::string> codes = o.languages;
   if (codes.empty())
     for (const std::string& c : tokenizer.language_codes())
       if (c != "eng_Latn") codes.push_back(c);
-  const std::string spm = o.spm_model.empty() ? (fs::path(model_dir) / "sentencepiece.bpe.model").string() : o.spm_model;
+  const std::string spm = o.spm_model.empty()
+                              ? (fs::path(model_dir) / "sentencepiece.bpe.model").string()
+                              : o.spm_model;
   std::vector<DirectionScore> scores;
   for (const std::string& code : codes) {
     fs::path file = fs::path(o.corpus_dir) / o.split / ("eng_Latn-" + code + ".tsv");
@@ -56,7 +60,8 @@ std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model, const 
       t.decode.num_return = 1;
       t.max_source_tokens = std::min<int64_t>(model.max_positions() - 2, 256);
       std::vector<std::string> hyps;
-      for (const auto& nbest : translate_lines(model, tokenizer, sources, t)) hyps.push_back(nbest[0].text);
+      for (const auto& nbest : translate_lines(model, tokenizer, sources, t))
+        hyps.push_back(nbest[0].text);
       DirectionScore s;
       s.src = t.src_lang;
       s.tgt = t.tgt_lang;
@@ -79,7 +84,8 @@ std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model, const 
           ToxicityOptions topt;
           topt.language = t.tgt_lang;
           ToxicityWordlist list = ToxicityWordlist::load(path, topt);
-          s.added_toxicity = static_cast<int64_t>(added_toxicity(list, nullptr, sources, hyps).added_toxicity);
+          s.added_toxicity =
+              static_cast<int64_t>(added_toxicity(list, nullptr, sources, hyps).added_toxicity);
         }
       }
       scores.push_back(s);

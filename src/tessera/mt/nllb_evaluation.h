@@ -18,7 +18,8 @@ struct DirectionScore {
   int64_t sentences = 0;
   int64_t train_pairs = 0;  // of the non-English language
   double chrf_pp = 0, spbleu = 0;
-  int64_t added_toxicity = 0;  // hypotheses with toxic terms absent from the source (0 without a wordlist)
+  int64_t added_toxicity =
+      0;  // hypotheses with toxic terms absent from the source (0 without a wordlist)
 };
 
 struct EvaluationOptions {
@@ -26,12 +27,15 @@ struct EvaluationOptions {
   std::vector<std::string> languages;  // empty: every language of the tokenizer besides English
   int64_t max_sentences = 100;         // per direction (the first ones of the split file)
   infer::DecodeOptions decode;
-  std::string spm_model;      // empty: <model_dir>/sentencepiece.bpe.model
-  std::string toxicity_list;  // optional wordlist file (mt/toxicity.h layout), matched on the target side
+  std::string spm_model;  // empty: <model_dir>/sentencepiece.bpe.model
+  std::string
+      toxicity_list;  // optional wordlist file (mt/toxicity.h layout), matched on the target side
 };
 
-std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model, const NllbTokenizer& tokenizer,
-                                                const std::string& model_dir, const EvaluationOptions& options);
+std::vector<DirectionScore> evaluate_directions(models::Seq2SeqLM& model,
+                                                const NllbTokenizer& tokenizer,
+                                                const std::string& model_dir,
+                                                const EvaluationOptions& options);
 
 // Training pairs per language from <corpus>/counts.json (0 when absent).
 int64_t training_pairs(const std::string& corpus_dir, const std::string& code);

@@ -49,33 +49,37 @@ const IsoTable& iso_table(const std::string& path) {
 // NLLB-200 names individual languages where ISO 639-1 names a macrolanguage.
 const std::map<std::string, std::string>& nllb_member_of_macrolanguage() {
   static const std::map<std::string, std::string> m = {
-      {"ara", "arb"}, {"fas", "pes"}, {"msa", "zsm"}, {"est", "est"}, {"lav", "lvs"}, {"sqi", "als"},
-      {"uzb", "uzn"}, {"mon", "khk"}, {"swa", "swh"}, {"nor", "nob"}, {"aze", "azj"}, {"pus", "pbt"},
-      {"kur", "kmr"}, {"orm", "gaz"}, {"que", "quy"}, {"grn", "grn"}, {"zho", "zho"}, {"yid", "ydd"},
-      {"mlg", "plt"}, {"ori", "ory"}, {"kon", "kon"}, {"aka", "twi"}, {"hbs", "hrv"}, {"nep", "npi"},
-      {"kau", "knc"}, {"srd", "srd"}, {"tgl", "tgl"}, {"fil", "fil"}};
+      {"ara", "arb"}, {"fas", "pes"}, {"msa", "zsm"}, {"est", "est"}, {"lav", "lvs"},
+      {"sqi", "als"}, {"uzb", "uzn"}, {"mon", "khk"}, {"swa", "swh"}, {"nor", "nob"},
+      {"aze", "azj"}, {"pus", "pbt"}, {"kur", "kmr"}, {"orm", "gaz"}, {"que", "quy"},
+      {"grn", "grn"}, {"zho", "zho"}, {"yid", "ydd"}, {"mlg", "plt"}, {"ori", "ory"},
+      {"kon", "kon"}, {"aka", "twi"}, {"hbs", "hrv"}, {"nep", "npi"}, {"kau", "knc"},
+      {"srd", "srd"}, {"tgl", "tgl"}, {"fil", "fil"}};
   return m;
 }
 
 // Scripts of languages not written in Latin letters (the default).
 const std::map<std::string, std::string>& script_of_language() {
   static const std::map<std::string, std::string> m = {
-      {"rus", "Cyrl"}, {"ukr", "Cyrl"}, {"bel", "Cyrl"}, {"bul", "Cyrl"}, {"mkd", "Cyrl"}, {"srp", "Cyrl"},
-      {"kaz", "Cyrl"}, {"kir", "Cyrl"}, {"tgk", "Cyrl"}, {"tat", "Cyrl"}, {"bak", "Cyrl"}, {"khk", "Cyrl"},
-      {"che", "Cyrl"}, {"chv", "Cyrl"}, {"oss", "Cyrl"}, {"abk", "Cyrl"}, {"ell", "Grek"}, {"heb", "Hebr"},
-      {"ydd", "Hebr"}, {"arb", "Arab"}, {"pes", "Arab"}, {"urd", "Arab"}, {"pbt", "Arab"}, {"snd", "Arab"},
-      {"uig", "Arab"}, {"ckb", "Arab"}, {"hin", "Deva"}, {"mar", "Deva"}, {"npi", "Deva"}, {"san", "Deva"},
-      {"mai", "Deva"}, {"bho", "Deva"}, {"ben", "Beng"}, {"asm", "Beng"}, {"guj", "Gujr"}, {"pan", "Guru"},
-      {"tam", "Taml"}, {"tel", "Telu"}, {"kan", "Knda"}, {"mal", "Mlym"}, {"sin", "Sinh"}, {"tha", "Thai"},
-      {"lao", "Laoo"}, {"mya", "Mymr"}, {"khm", "Khmr"}, {"kat", "Geor"}, {"hye", "Armn"}, {"amh", "Ethi"},
-      {"tir", "Ethi"}, {"byn", "Ethi"}, {"jpn", "Jpan"}, {"kor", "Hang"}, {"zho", "Hans"}, {"bod", "Tibt"},
-      {"dzo", "Tibt"}, {"ory", "Orya"}, {"div", "Thaa"}, {"chr", "Cher"}, {"iku", "Cans"}};
+      {"rus", "Cyrl"}, {"ukr", "Cyrl"}, {"bel", "Cyrl"}, {"bul", "Cyrl"}, {"mkd", "Cyrl"},
+      {"srp", "Cyrl"}, {"kaz", "Cyrl"}, {"kir", "Cyrl"}, {"tgk", "Cyrl"}, {"tat", "Cyrl"},
+      {"bak", "Cyrl"}, {"khk", "Cyrl"}, {"che", "Cyrl"}, {"chv", "Cyrl"}, {"oss", "Cyrl"},
+      {"abk", "Cyrl"}, {"ell", "Grek"}, {"heb", "Hebr"}, {"ydd", "Hebr"}, {"arb", "Arab"},
+      {"pes", "Arab"}, {"urd", "Arab"}, {"pbt", "Arab"}, {"snd", "Arab"}, {"uig", "Arab"},
+      {"ckb", "Arab"}, {"hin", "Deva"}, {"mar", "Deva"}, {"npi", "Deva"}, {"san", "Deva"},
+      {"mai", "Deva"}, {"bho", "Deva"}, {"ben", "Beng"}, {"asm", "Beng"}, {"guj", "Gujr"},
+      {"pan", "Guru"}, {"tam", "Taml"}, {"tel", "Telu"}, {"kan", "Knda"}, {"mal", "Mlym"},
+      {"sin", "Sinh"}, {"tha", "Thai"}, {"lao", "Laoo"}, {"mya", "Mymr"}, {"khm", "Khmr"},
+      {"kat", "Geor"}, {"hye", "Armn"}, {"amh", "Ethi"}, {"tir", "Ethi"}, {"byn", "Ethi"},
+      {"jpn", "Jpan"}, {"kor", "Hang"}, {"zho", "Hans"}, {"bod", "Tibt"}, {"dzo", "Tibt"},
+      {"ory", "Orya"}, {"div", "Thaa"}, {"chr", "Cher"}, {"iku", "Cans"}};
   return m;
 }
 
 }  // namespace
 
-std::optional<std::string> nllb_code_for_locale(const std::string& locale, const std::string& iso_path) {
+std::optional<std::string> nllb_code_for_locale(const std::string& locale,
+                                                const std::string& iso_path) {
   std::string lang = locale, region, modifier;
   if (size_t at = lang.find('@'); at != std::string::npos) {
     modifier = lang.substr(at + 1);
@@ -86,7 +90,8 @@ std::optional<std::string> nllb_code_for_locale(const std::string& locale, const
     region = lang.substr(us + 1);
     lang = lang.substr(0, us);
   }
-  if (lang.empty() || lang == "C" || lang == "POSIX" || lang == "en" || lang == "eng") return std::nullopt;
+  if (lang.empty() || lang == "C" || lang == "POSIX" || lang == "en" || lang == "eng")
+    return std::nullopt;
   for (char c : lang)
     if (c < 'a' || c > 'z') return std::nullopt;
   const IsoTable& table = iso_table(iso_path);
@@ -100,12 +105,17 @@ std::optional<std::string> nllb_code_for_locale(const std::string& locale, const
   } else {
     return std::nullopt;
   }
-  if (auto it = nllb_member_of_macrolanguage().find(a3); it != nllb_member_of_macrolanguage().end()) a3 = it->second;
+  if (auto it = nllb_member_of_macrolanguage().find(a3); it != nllb_member_of_macrolanguage().end())
+    a3 = it->second;
   std::string script = "Latn";
-  if (auto it = script_of_language().find(a3); it != script_of_language().end()) script = it->second;
-  if (modifier == "latin") script = "Latn";
-  else if (modifier == "cyrillic") script = "Cyrl";
-  else if (!modifier.empty()) return std::nullopt;  // en@quot, ca@valencia: variants, not languages
+  if (auto it = script_of_language().find(a3); it != script_of_language().end())
+    script = it->second;
+  if (modifier == "latin")
+    script = "Latn";
+  else if (modifier == "cyrillic")
+    script = "Cyrl";
+  else if (!modifier.empty())
+    return std::nullopt;  // en@quot, ca@valencia: variants, not languages
   if (a3 == "zho" && (region == "TW" || region == "HK" || region == "MO")) script = "Hant";
   return a3 + "_" + script;
 }
@@ -113,9 +123,10 @@ std::optional<std::string> nllb_code_for_locale(const std::string& locale, const
 std::string cld2_code_for(const std::string& nllb_code) {
   std::string a3 = nllb_code.substr(0, nllb_code.find('_'));
   static const std::map<std::string, std::string> reverse_members = {
-      {"arb", "ar"}, {"pes", "fa"}, {"zsm", "ms"}, {"lvs", "lv"}, {"als", "sq"}, {"uzn", "uz"}, {"khk", "mn"},
-      {"swh", "sw"}, {"nob", "no"}, {"azj", "az"}, {"pbt", "ps"}, {"kmr", "ku"}, {"gaz", "om"}, {"quy", "qu"},
-      {"ydd", "yi"}, {"plt", "mg"}, {"ory", "or"}, {"npi", "ne"}, {"zho", "zh"}};
+      {"arb", "ar"}, {"pes", "fa"}, {"zsm", "ms"}, {"lvs", "lv"}, {"als", "sq"},
+      {"uzn", "uz"}, {"khk", "mn"}, {"swh", "sw"}, {"nob", "no"}, {"azj", "az"},
+      {"pbt", "ps"}, {"kmr", "ku"}, {"gaz", "om"}, {"quy", "qu"}, {"ydd", "yi"},
+      {"plt", "mg"}, {"ory", "or"}, {"npi", "ne"}, {"zho", "zh"}};
   if (auto it = reverse_members.find(a3); it != reverse_members.end()) return it->second;
   const IsoTable& table = iso_table("/usr/share/iso-codes/json/iso_639-3.json");
   auto it = table.alpha2_of_alpha3.find(a3);

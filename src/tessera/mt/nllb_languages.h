@@ -10,8 +10,9 @@ namespace tessera::mt {
 // (English variants, "C", unknown codes). ISO 639-1 codes become ISO 639-3 through the
 // iso-codes package's table (`iso_table`, default /usr/share/iso-codes/json/iso_639-3.json);
 // where NLLB uses a macrolanguage member (arb, pes, zsm, ...) that member's code is taken.
-std::optional<std::string> nllb_code_for_locale(const std::string& locale,
-                                                const std::string& iso_table = "/usr/share/iso-codes/json/iso_639-3.json");
+std::optional<std::string> nllb_code_for_locale(
+    const std::string& locale,
+    const std::string& iso_table = "/usr/share/iso-codes/json/iso_639-3.json");
 
 // The two-letter (or three-letter) code CLD2 reports for an NLLB code's language ("fr" for
 // fra_Latn), or "" when CLD2 does not know it.

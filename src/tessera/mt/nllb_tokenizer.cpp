@@ -36,8 +36,10 @@ std::vector<std::string> codes_from(const nlohmann::json& j) {
   if (!j.is_object() || !j.contains("additional_special_tokens")) return codes;
   for (const auto& item : j["additional_special_tokens"]) {
     // Either plain strings or AddedToken objects {"content": ...}.
-    if (item.is_string()) codes.push_back(item.get<std::string>());
-    else if (item.is_object() && item.contains("content")) codes.push_back(item["content"].get<std::string>());
+    if (item.is_string())
+      codes.push_back(item.get<std::string>());
+    else if (item.is_object() && item.contains("content"))
+      codes.push_back(item["content"].get<std::string>());
   }
   return codes;
 }
@@ -48,8 +50,10 @@ NllbTokenizer::NllbTokenizer(text::SentencePieceTokenizer pieces, std::vector<st
   piece_count_ = pieces_.vocab_size();
 }
 
-NllbTokenizer NllbTokenizer::from_parts(text::SentencePieceTokenizer pieces, std::vector<std::string> language_codes) {
-  TESSERA_CHECK_INPUT(!language_codes.empty(), "an NLLB tokenizer needs at least one language code");
+NllbTokenizer NllbTokenizer::from_parts(text::SentencePieceTokenizer pieces,
+                                        std::vector<std::string> language_codes) {
+  TESSERA_CHECK_INPUT(!language_codes.empty(),
+                      "an NLLB tokenizer needs at least one language code");
   return NllbTokenizer(std::move(pieces), std::move(language_codes));
 }
 
@@ -61,25 +65,28 @@ NllbTokenizer NllbTokenizer::load(const std::string& dir) {
       for (const auto& e : fs::directory_iterator(dir))
         if (e.path().extension() == ".model") model = e.path();
   }
-  TESSERA_CHECK_INPUT(!model.empty(), "{}: no sentencepiece.bpe.model (the NLLB tokenizer) in the folder", dir);
+  TESSERA_CHECK_INPUT(!model.empty(),
+                      "{}: no sentencepiece.bpe.model (the NLLB tokenizer) in the folder", dir);
   std::vector<std::string> codes;
   for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
     fs::path p = fs::path(dir) / name;
     if (codes.empty() && fs::exists(p)) codes = codes_from(read_json(p));
   }
-  TESSERA_CHECK_INPUT(!codes.empty(),
-                      "{}: no language codes (\"additional_special_tokens\" in special_tokens_map.json or "
-                      "tokenizer_config.json)",
-                      dir);
+  TESSERA_CHECK_INPUT(
+      !codes.empty(),
+      "{}: no language codes (\"additional_special_tokens\" in special_tokens_map.json or "
+      "tokenizer_config.json)",
+      dir);
   return NllbTokenizer(text::SentencePieceTokenizer::load(model.string()), std::move(codes));
 }
 
 void NllbTokenizer::save(const std::string& dir) const {
   fs::create_directories(dir);
   write_text(fs::path(dir) / "sentencepiece.bpe.model", pieces_.serialized_model());
-  nlohmann::json special = {{"bos_token", "<s>"}, {"eos_token", "</s>"}, {"unk_token", "<unk>"},
-                            {"pad_token", "<pad>"}, {"mask_token", "<mask>"}, {"sep_token", "</s>"},
-                            {"cls_token", "<s>"}, {"additional_special_tokens", codes_}};
+  nlohmann::json special = {{"bos_token", "<s>"},     {"eos_token", "</s>"},
+                            {"unk_token", "<unk>"},   {"pad_token", "<pad>"},
+                            {"mask_token", "<mask>"}, {"sep_token", "</s>"},
+                            {"cls_token", "<s>"},     {"additional_special_tokens", codes_}};
   write_text(fs::path(dir) / "special_tokens_map.json", special.dump(2) + "\n");
   nlohmann::json config = special;
   config["tokenizer_class"] = "NllbTokenizer";
@@ -88,7 +95,9 @@ void NllbTokenizer::save(const std::string& dir) const {
   write_text(fs::path(dir) / "tokenizer_config.json", config.dump(2) + "\n");
 }
 
-int32_t NllbTokenizer::vocab_size() const { return piece_count_ + 1 + static_cast<int32_t>(codes_.size()) + 1; }
+int32_t NllbTokenizer::vocab_size() const {
+  return piece_count_ + 1 + static_cast<int32_t>(codes_.size()) + 1;
+}
 
 bool NllbTokenizer::has_language(std::string_view code) const {
   return std::find(codes_.begin(), codes_.end(), code) != codes_.end();
@@ -100,12 +109,15 @@ int32_t NllbTokenizer::language_id(std::string_view code) const {
     std::string known;
     for (size_t i = 0; i < codes_.size() && i < 12; ++i) known += (i ? ", " : "") + codes_[i];
     if (codes_.size() > 12) known += ", ...";
-    throw bad_input("language code \"{}\" is not in the tokenizer ({} codes: {})", code, codes_.size(), known);
+    throw bad_input("language code \"{}\" is not in the tokenizer ({} codes: {})", code,
+                    codes_.size(), known);
   }
   return piece_count_ + 1 + static_cast<int32_t>(it - codes_.begin());
 }
 
-bool NllbTokenizer::is_special(int32_t id) const { return id <= kUnk || id > piece_count_; }
+bool NllbTokenizer::is_special(int32_t id) const {
+  return id <= kUnk || id > piece_count_;
+}
 
 std::vector<int32_t> NllbTokenizer::encode_text(std::string_view text) const {
   std::vector<int> raw = pieces_.encode_ids(text);
@@ -115,7 +127,8 @@ std::vector<int32_t> NllbTokenizer::encode_text(std::string_view text) const {
   return ids;
 }
 
-std::vector<int32_t> NllbTokenizer::encode_source(std::string_view text, std::string_view src_lang, bool legacy) const {
+std::vector<int32_t> NllbTokenizer::encode_source(std::string_view text, std::string_view src_lang,
+                                                  bool legacy) const {
   const int32_t lang = language_id(src_lang);
   std::vector<int32_t> body = encode_text(text);
   std::vector<int32_t> ids;
@@ -127,7 +140,8 @@ std::vector<int32_t> NllbTokenizer::encode_source(std::string_view text, std::st
   return ids;
 }
 
-std::vector<int32_t> NllbTokenizer::encode_target(std::string_view text, std::string_view tgt_lang) const {
+std::vector<int32_t> NllbTokenizer::encode_target(std::string_view text,
+                                                  std::string_view tgt_lang) const {
   std::vector<int32_t> ids = {language_id(tgt_lang)};
   std::vector<int32_t> body = encode_text(text);
   ids.insert(ids.end(), body.begin(), body.end());
@@ -138,8 +152,10 @@ std::vector<int32_t> NllbTokenizer::encode_target(std::string_view text, std::st
 std::string NllbTokenizer::decode(const std::vector<int32_t>& ids) const {
   std::vector<int> raw;
   for (int32_t id : ids) {
-    if (id == kUnk) raw.push_back(pieces_.unk_id());
-    else if (!is_special(id)) raw.push_back(id - 1);
+    if (id == kUnk)
+      raw.push_back(pieces_.unk_id());
+    else if (!is_special(id))
+      raw.push_back(id - 1);
   }
   return pieces_.decode_ids(raw);
 }

@@ -21,7 +21,8 @@ class NllbTokenizer {
   // special_tokens_map.json or tokenizer_config.json ("additional_special_tokens", in order).
   // BadInput naming the folder when either is missing.
   static NllbTokenizer load(const std::string& dir);
-  static NllbTokenizer from_parts(text::SentencePieceTokenizer pieces, std::vector<std::string> language_codes);
+  static NllbTokenizer from_parts(text::SentencePieceTokenizer pieces,
+                                  std::vector<std::string> language_codes);
   // Writes sentencepiece.bpe.model, special_tokens_map.json and tokenizer_config.json.
   void save(const std::string& dir) const;
 
@@ -33,8 +34,10 @@ class NllbTokenizer {
   bool is_special(int32_t id) const;  // <s> <pad> </s> <unk>, language codes, <mask>
 
   std::vector<int32_t> encode_text(std::string_view text) const;  // no specials
-  std::vector<int32_t> encode_source(std::string_view text, std::string_view src_lang, bool legacy = false) const;
-  // Training labels: [tgt_lang] tokens </s>; the decoder input is </s> followed by all but the last.
+  std::vector<int32_t> encode_source(std::string_view text, std::string_view src_lang,
+                                     bool legacy = false) const;
+  // Training labels: [tgt_lang] tokens </s>; the decoder input is </s> followed by all but the
+  // last.
   std::vector<int32_t> encode_target(std::string_view text, std::string_view tgt_lang) const;
   // Text of ids; special tokens and language codes are skipped.
   std::string decode(const std::vector<int32_t>& ids) const;

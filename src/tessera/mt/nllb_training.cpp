@@ -69,8 +69,8 @@ int64_t active_parameter_count(models::Seq2SeqLM& model, int64_t num_experts) {
   return active;
 }
 
-double dev_loss(models::Seq2SeqLM& model, const std::vector<LanguagePairs>& dev, const NllbTokenizer& tok,
-                int64_t max_tokens, int64_t batch_size) {
+double dev_loss(models::Seq2SeqLM& model, const std::vector<LanguagePairs>& dev,
+                const NllbTokenizer& tok, int64_t max_tokens, int64_t batch_size) {
   NoGrad no_grad;
   std::vector<Direction> directions = make_directions(dev, 1.0);
   double total = 0;
@@ -79,7 +79,8 @@ double dev_loss(models::Seq2SeqLM& model, const std::vector<LanguagePairs>& dev,
     const int64_t n = std::min<int64_t>(directions[d].pairs, 32);  // a fixed slice per direction
     for (int64_t start = 0; start < n; start += batch_size) {
       std::vector<std::pair<size_t, size_t>> picks;
-      for (int64_t i = start; i < std::min(n, start + batch_size); ++i) picks.emplace_back(d, static_cast<size_t>(i));
+      for (int64_t i = start; i < std::min(n, start + batch_size); ++i)
+        picks.emplace_back(d, static_cast<size_t>(i));
       Batch b = make_batch(dev, directions, picks, tok, max_tokens);
       Tensor logits = model.forward(b.src, b.decoder_in).logits;
       const int64_t V = logits.size(-1);
@@ -100,10 +101,13 @@ void write_json(const fs::path& path, const nlohmann::json& j) {
 }  // namespace
 
 MtTrainSummary train_translation_model(const MtTrainOptions& o) {
-  TESSERA_CHECK_INPUT(o.arch == "dense" || o.arch == "moe", "--arch must be dense or moe, got \"{}\"", o.arch);
-  TESSERA_CHECK_INPUT(o.eom_rate >= 0 && o.eom_rate < 1, "--eom rate {} outside [0, 1)", o.eom_rate);
+  TESSERA_CHECK_INPUT(o.arch == "dense" || o.arch == "moe",
+                      "--arch must be dense or moe, got \"{}\"", o.arch);
+  TESSERA_CHECK_INPUT(o.eom_rate >= 0 && o.eom_rate < 1, "--eom rate {} outside [0, 1)",
+                      o.eom_rate);
   TESSERA_CHECK_INPUT(o.arch == "moe" || o.eom_rate == 0, "--eom applies to --arch moe only");
-  TESSERA_CHECK_INPUT(o.steps > 0 && o.batch_size > 0 && o.max_tokens >= 4, "steps, batch and max tokens must be positive");
+  TESSERA_CHECK_INPUT(o.steps > 0 && o.batch_size > 0 && o.max_tokens >= 4,
+                      "steps, batch and max tokens must be positive");
   TESSERA_CHECK_INPUT(!o.out_dir.empty(), "--out is required");
   std::vector<std::string> codes = o.languages;
   if (codes.empty()) codes = corpus_languages(o.corpus_dir, "train");
@@ -121,7 +125,8 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
     model = models::load_seq2seq_model(o.out_dir);
     tok = std::make_unique<NllbTokenizer>(NllbTokenizer::load(o.out_dir));
     std::vector<std::string> saved(tok->language_codes().begin() + 1, tok->language_codes().end());
-    TESSERA_CHECK_INPUT(saved == codes, "{}: the checkpoint was trained on other languages", o.out_dir);
+    TESSERA_CHECK_INPUT(saved == codes, "{}: the checkpoint was trained on other languages",
+                        o.out_dir);
   } else {
     tok = std::make_unique<NllbTokenizer>(
         train_nllb_tokenizer(o.corpus_dir, codes, o.vocab_size, o.temperature, o.out_dir, o.seed));
@@ -138,21 +143,28 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
   for (auto& [name, t] : refs) {
     *t = t->contiguous().clone();  // writable, owned memory (a loaded checkpoint may be mapped)
     t->requires_grad_(true);
-    const bool decay = name.find("layer_norm") == std::string::npos && name.find(".bias") == std::string::npos;
+    const bool decay =
+        name.find("layer_norm") == std::string::npos && name.find(".bias") == std::string::npos;
     params.push_back({name, *t, decay});
     summary.parameters += t->numel();
   }
   summary.active_parameters = active_parameter_count(*model, o.arch == "moe" ? o.num_experts : 1);
-  AdamW optimizer(params, {.beta1 = 0.9, .beta2 = 0.98, .eps = 1e-8, .weight_decay = o.weight_decay});
-  Schedule schedule{.kind = ScheduleKind::inverse_sqrt, .peak_lr = o.lr, .warmup_steps = o.warmup_steps,
+  AdamW optimizer(params,
+                  {.beta1 = 0.9, .beta2 = 0.98, .eps = 1e-8, .weight_decay = o.weight_decay});
+  Schedule schedule{.kind = ScheduleKind::inverse_sqrt,
+                    .peak_lr = o.lr,
+                    .warmup_steps = o.warmup_steps,
                     .total_steps = o.steps};
   Generator data_gen(o.seed * 7919 + 17);
   int64_t step = 0;
   if (resuming) {
-    nlohmann::json state = models::read_json_file((fs::path(o.out_dir) / "trainer_state.json").string());
+    nlohmann::json state =
+        models::read_json_file((fs::path(o.out_dir) / "trainer_state.json").string());
     step = state.at("step").get<int64_t>();
-    data_gen.set_state(state.at("data_seed").get<uint64_t>(), state.at("data_offset").get<uint64_t>());
-    io::SafetensorsFile file = io::SafetensorsFile::open((fs::path(o.out_dir) / "optimizer.safetensors").string());
+    data_gen.set_state(state.at("data_seed").get<uint64_t>(),
+                       state.at("data_offset").get<uint64_t>());
+    io::SafetensorsFile file =
+        io::SafetensorsFile::open((fs::path(o.out_dir) / "optimizer.safetensors").string());
     std::map<std::string, Tensor> slots;
     for (const auto& name : file.names()) slots[name] = file.get(name).clone();
     // Optimizer slots refer to the tensors it was built with: rebuild after loading.
@@ -160,7 +172,8 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
   }
   model->set_training(true, o.seed + static_cast<uint64_t>(step));
 
-  const std::string run_name = o.run_name.empty() ? fs::path(o.out_dir).filename().string() : o.run_name;
+  const std::string run_name =
+      o.run_name.empty() ? fs::path(o.out_dir).filename().string() : o.run_name;
   fs::path run_dir = fs::path(o.runs_dir) / run_name;
   fs::create_directories(run_dir);
   std::ofstream metrics(run_dir / "metrics.jsonl", resuming ? std::ios::app : std::ios::trunc);
@@ -172,9 +185,12 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
     io::NamedTensors state;
     for (auto& [name, t] : optimizer.state_tensors()) state.emplace_back(name, t);
     io::save_safetensors((fs::path(o.out_dir) / "optimizer.safetensors").string(), state);
-    write_json(fs::path(o.out_dir) / "trainer_state.json",
-               {{"step", at_step}, {"data_seed", data_gen.seed()}, {"data_offset", data_gen.offset()},
-                {"arch", o.arch}, {"eom_rate", o.eom_rate}, {"languages", codes}});
+    write_json(fs::path(o.out_dir) / "trainer_state.json", {{"step", at_step},
+                                                            {"data_seed", data_gen.seed()},
+                                                            {"data_offset", data_gen.offset()},
+                                                            {"arch", o.arch},
+                                                            {"eom_rate", o.eom_rate},
+                                                            {"languages", codes}});
     model->set_training(true, o.seed + static_cast<uint64_t>(at_step));
   };
 
@@ -182,13 +198,16 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
   double loss_sum = 0;
   int64_t loss_count = 0;
   while (step < o.steps) {
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (o.minutes > 0 && elapsed > o.minutes * 60) break;
-    Batch batch = make_batch(train, directions, sample_picks(train, directions, o.batch_size, data_gen), *tok,
-                             o.max_tokens);
+    Batch batch =
+        make_batch(train, directions, sample_picks(train, directions, o.batch_size, data_gen), *tok,
+                   o.max_tokens);
     models::Seq2SeqOutput out = model->forward(batch.src, batch.decoder_in);
     const int64_t V = out.logits.size(-1);
-    Tensor loss = cross_entropy(out.logits.reshape({-1, V}), batch.labels.reshape({-1}), -100, o.label_smoothing);
+    Tensor loss = cross_entropy(out.logits.reshape({-1, V}), batch.labels.reshape({-1}), -100,
+                                o.label_smoothing);
     Tensor total = loss;
     if (out.aux_loss.defined()) total = add(total, mul(out.aux_loss, o.aux_loss_weight));
     optimizer.zero_grad();
@@ -203,8 +222,11 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
     loss_sum += l;
     ++loss_count;
     if (step % o.log_every == 0 || step == o.steps) {
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      nlohmann::json row = {{"step", step}, {"loss", loss_sum / loss_count}, {"lr", lr},
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      nlohmann::json row = {{"step", step},
+                            {"loss", loss_sum / loss_count},
+                            {"lr", lr},
                             {"tokens_per_second", summary.tokens_seen / std::max(secs, 1e-9)}};
       if (out.aux_loss.defined()) row["aux_loss"] = out.aux_loss.item<double>();
       if (o.eval_every > 0 && step % o.eval_every == 0) {
@@ -213,24 +235,31 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
         model->set_training(true, o.seed + static_cast<uint64_t>(step));
       }
       metrics << row.dump() << "\n" << std::flush;
-      if (o.progress) fmt::print(stderr, "step {} loss {:.3f} lr {:.2e}\n", step, loss_sum / loss_count, lr);
+      if (o.progress)
+        fmt::print(stderr, "step {} loss {:.3f} lr {:.2e}\n", step, loss_sum / loss_count, lr);
       loss_sum = 0;
       loss_count = 0;
     }
     if (o.save_every > 0 && step % o.save_every == 0) save(step);
   }
   summary.steps_done = step;
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  summary.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   summary.tokens_per_second = summary.tokens_seen / std::max(summary.seconds, 1e-9);
   model->set_training(false);
   summary.dev_loss = dev_loss(*model, dev, *tok, o.max_tokens, o.batch_size);
   save(step);
   summary.languages = codes;
-  write_json(run_dir / "summary.json",
-             {{"steps", summary.steps_done}, {"seconds", summary.seconds}, {"tokens_per_second", summary.tokens_per_second},
-              {"train_loss", summary.last_train_loss}, {"dev_loss", summary.dev_loss},
-              {"parameters", summary.parameters}, {"active_parameters", summary.active_parameters},
-              {"arch", o.arch}, {"eom_rate", o.eom_rate}, {"languages", codes}});
+  write_json(run_dir / "summary.json", {{"steps", summary.steps_done},
+                                        {"seconds", summary.seconds},
+                                        {"tokens_per_second", summary.tokens_per_second},
+                                        {"train_loss", summary.last_train_loss},
+                                        {"dev_loss", summary.dev_loss},
+                                        {"parameters", summary.parameters},
+                                        {"active_parameters", summary.active_parameters},
+                                        {"arch", o.arch},
+                                        {"eom_rate", o.eom_rate},
+                                        {"languages", codes}});
   return summary;
 }
 

@@ -18,14 +18,15 @@ struct MtTrainOptions {
   std::string runs_dir = "runs", run_name;  // metrics in runs/<name>/metrics.jsonl
   std::string arch = "dense";               // dense | moe
   double eom_rate = 0.0;                    // moe: Expert Output Masking rate (0: off)
-  std::vector<std::string> languages;       // NLLB codes besides eng_Latn; empty: every one in the corpus
+  std::vector<std::string>
+      languages;  // NLLB codes besides eng_Latn; empty: every one in the corpus
   // Model shape (encoder and decoder alike).
   int64_t d_model = 128, layers = 3, heads = 4, ffn_dim = 512;
   int64_t num_experts = 4, sparse_step = 2;  // moe: every sparse_step-th FFN is an MoE layer
-  int64_t vocab_size = 4000;                 // SentencePiece pieces (the model adds specials and codes)
+  int64_t vocab_size = 4000;  // SentencePiece pieces (the model adds specials and codes)
   // Optimisation.
   int64_t steps = 1000;
-  double minutes = 0;  // > 0: also stop after this much wall time
+  double minutes = 0;       // > 0: also stop after this much wall time
   int64_t batch_size = 32;  // sentence pairs per step
   int64_t max_tokens = 64;  // per side; longer pairs are cut
   double lr = 2e-3;

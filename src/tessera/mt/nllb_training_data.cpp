@@ -13,7 +13,8 @@ namespace tessera::mt {
 namespace fs = std::filesystem;
 
 std::vector<Direction> make_directions(const std::vector<LanguagePairs>& data, double temperature) {
-  TESSERA_CHECK_INPUT(temperature > 0, "sampling temperature must be positive, got {}", temperature);
+  TESSERA_CHECK_INPUT(temperature > 0, "sampling temperature must be positive, got {}",
+                      temperature);
   std::vector<Direction> out;
   for (size_t i = 0; i < data.size(); ++i) {
     const int64_t n = static_cast<int64_t>(data[i].english.size());
@@ -25,14 +26,15 @@ std::vector<Direction> make_directions(const std::vector<LanguagePairs>& data, d
   double total = 0;
   for (const Direction& d : out) total += static_cast<double>(d.pairs);
   double z = 0;
-  for (Direction& d : out) z += (d.probability = std::pow(static_cast<double>(d.pairs) / total, 1.0 / temperature));
+  for (Direction& d : out)
+    z += (d.probability = std::pow(static_cast<double>(d.pairs) / total, 1.0 / temperature));
   for (Direction& d : out) d.probability /= z;
   return out;
 }
 
 std::vector<std::pair<size_t, size_t>> sample_picks(const std::vector<LanguagePairs>& data,
-                                                    const std::vector<Direction>& directions, int64_t count,
-                                                    Generator& gen) {
+                                                    const std::vector<Direction>& directions,
+                                                    int64_t count, Generator& gen) {
   std::vector<std::pair<size_t, size_t>> picks;
   for (int64_t i = 0; i < count; ++i) {
     double u = gen.next_double(), acc = 0;
@@ -48,8 +50,8 @@ std::vector<std::pair<size_t, size_t>> sample_picks(const std::vector<LanguagePa
 }
 
 Batch make_batch(const std::vector<LanguagePairs>& data, const std::vector<Direction>& directions,
-                 const std::vector<std::pair<size_t, size_t>>& picks, const NllbTokenizer& tokenizer,
-                 int64_t max_tokens) {
+                 const std::vector<std::pair<size_t, size_t>>& picks,
+                 const NllbTokenizer& tokenizer, int64_t max_tokens) {
   const int64_t B = static_cast<int64_t>(picks.size());
   const size_t body_limit = static_cast<size_t>(std::max<int64_t>(max_tokens - 2, 1));
   std::vector<std::vector<int32_t>> src(B), lab(B);
@@ -70,7 +72,8 @@ Batch make_batch(const std::vector<LanguagePairs>& data, const std::vector<Direc
     T = std::max<int64_t>(T, static_cast<int64_t>(lab[b].size()));
     batch.target_tokens += static_cast<int64_t>(lab[b].size());
   }
-  std::vector<int64_t> s(B * S, NllbTokenizer::kPad), din(B * T, NllbTokenizer::kPad), l(B * T, -100);
+  std::vector<int64_t> s(B * S, NllbTokenizer::kPad), din(B * T, NllbTokenizer::kPad),
+      l(B * T, -100);
   for (int64_t b = 0; b < B; ++b) {
     std::copy(src[b].begin(), src[b].end(), s.begin() + b * S);
     din[b * T] = NllbTokenizer::kEos;  // decoder_start_token_id
@@ -85,8 +88,10 @@ Batch make_batch(const std::vector<LanguagePairs>& data, const std::vector<Direc
   return batch;
 }
 
-std::vector<LanguagePairs> load_encoded_pairs(const std::string& corpus_dir, const std::string& split,
-                                              const std::vector<std::string>& codes, const NllbTokenizer& tokenizer) {
+std::vector<LanguagePairs> load_encoded_pairs(const std::string& corpus_dir,
+                                              const std::string& split,
+                                              const std::vector<std::string>& codes,
+                                              const NllbTokenizer& tokenizer) {
   std::vector<LanguagePairs> out;
   for (const std::string& code : codes) {
     fs::path file = fs::path(corpus_dir) / split / ("eng_Latn-" + code + ".tsv");
@@ -109,23 +114,25 @@ std::vector<LanguagePairs> load_encoded_pairs(const std::string& corpus_dir, con
   return out;
 }
 
-NllbTokenizer train_nllb_tokenizer(const std::string& corpus_dir, const std::vector<std::string>& codes,
-                                   int64_t vocab_size, double temperature, const std::string& work_dir,
-                                   uint64_t seed) {
+NllbTokenizer train_nllb_tokenizer(const std::string& corpus_dir,
+                                   const std::vector<std::string>& codes, int64_t vocab_size,
+                                   double temperature, const std::string& work_dir, uint64_t seed) {
   // Temperature-sampled text so that small languages and their scripts get pieces too.
   std::vector<std::vector<ParallelPair>> per_language;
   double total = 0;
   for (const std::string& code : codes) {
     if (code == "eng_Latn") continue;
     fs::path file = fs::path(corpus_dir) / "train" / ("eng_Latn-" + code + ".tsv");
-    per_language.push_back(fs::exists(file) ? read_pair_file(file.string()) : std::vector<ParallelPair>{});
+    per_language.push_back(fs::exists(file) ? read_pair_file(file.string())
+                                            : std::vector<ParallelPair>{});
     total += static_cast<double>(per_language.back().size());
   }
   TESSERA_CHECK_INPUT(total > 0, "{}: no training pairs for the chosen languages", corpus_dir);
   const double budget = std::min(200000.0, total);
   double z = 0;
   std::vector<double> weight;
-  for (const auto& p : per_language) weight.push_back(std::pow(static_cast<double>(p.size()) / total, 1.0 / temperature));
+  for (const auto& p : per_language)
+    weight.push_back(std::pow(static_cast<double>(p.size()) / total, 1.0 / temperature));
   for (double w : weight) z += w;
   fs::create_directories(work_dir);
   fs::path text = fs::path(work_dir) / "spm_training_text.txt";
@@ -136,7 +143,8 @@ NllbTokenizer train_nllb_tokenizer(const std::string& corpus_dir, const std::vec
       if (per_language[i].empty()) continue;
       int64_t take = std::max<int64_t>(50, static_cast<int64_t>(budget * weight[i] / z));
       for (int64_t k = 0; k < take; ++k) {
-        const ParallelPair& p = per_language[i][gen.randint(0, static_cast<int64_t>(per_language[i].size()))];
+        const ParallelPair& p =
+            per_language[i][gen.randint(0, static_cast<int64_t>(per_language[i].size()))];
         out << p.english << "\n" << p.other << "\n";
       }
     }

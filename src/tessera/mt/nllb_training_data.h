@@ -40,17 +40,19 @@ Batch make_batch(const std::vector<LanguagePairs>& data, const std::vector<Direc
 
 // Draws `count` (direction, pair) picks: direction by its probability, pair uniformly.
 std::vector<std::pair<size_t, size_t>> sample_picks(const std::vector<LanguagePairs>& data,
-                                                    const std::vector<Direction>& directions, int64_t count,
-                                                    Generator& gen);
+                                                    const std::vector<Direction>& directions,
+                                                    int64_t count, Generator& gen);
 
 // Reads <corpus>/<split>/eng_Latn-<code>.tsv for each code and encodes both sides in parallel.
-std::vector<LanguagePairs> load_encoded_pairs(const std::string& corpus_dir, const std::string& split,
-                                              const std::vector<std::string>& codes, const NllbTokenizer& tokenizer);
+std::vector<LanguagePairs> load_encoded_pairs(const std::string& corpus_dir,
+                                              const std::string& split,
+                                              const std::vector<std::string>& codes,
+                                              const NllbTokenizer& tokenizer);
 
 // Trains the SentencePiece model (unigram, byte fallback) on a temperature-sampled mix of both
 // sides of the training text and returns the NLLB tokenizer over it with `codes` (eng_Latn first).
-NllbTokenizer train_nllb_tokenizer(const std::string& corpus_dir, const std::vector<std::string>& codes,
-                                   int64_t vocab_size, double temperature, const std::string& work_dir,
-                                   uint64_t seed);
+NllbTokenizer train_nllb_tokenizer(const std::string& corpus_dir,
+                                   const std::vector<std::string>& codes, int64_t vocab_size,
+                                   double temperature, const std::string& work_dir, uint64_t seed);
 
 }  // namespace tessera::mt

@@ -2,10 +2,9 @@
 
 namespace tessera::mt {
 
-std::vector<std::vector<TranslationCandidate>> translate_lines(models::Seq2SeqLM& model, const NllbTokenizer& tokenizer,
-                                                               const std::vector<std::string>& lines,
-                                                               const TranslateOptions& options,
-                                                               infer::DecodeStats* stats) {
+std::vector<std::vector<TranslationCandidate>> translate_lines(
+    models::Seq2SeqLM& model, const NllbTokenizer& tokenizer, const std::vector<std::string>& lines,
+    const TranslateOptions& options, infer::DecodeStats* stats) {
   TESSERA_CHECK_INPUT(tokenizer.vocab_size() <= model.vocab_size(),
                       "the tokenizer has {} ids but the model only {}: they do not belong together",
                       tokenizer.vocab_size(), model.vocab_size());
@@ -16,17 +15,20 @@ std::vector<std::vector<TranslationCandidate>> translate_lines(models::Seq2SeqLM
   std::vector<size_t> where;  // line index of each non-empty source
   for (size_t i = 0; i < lines.size(); ++i) {
     if (lines[i].find_first_not_of(" \t\r") == std::string::npos) continue;
-    std::vector<int32_t> ids = tokenizer.encode_source(lines[i], options.src_lang, options.legacy_source_layout);
-    if (options.max_source_tokens > 2 && static_cast<int64_t>(ids.size()) > options.max_source_tokens) {
+    std::vector<int32_t> ids =
+        tokenizer.encode_source(lines[i], options.src_lang, options.legacy_source_layout);
+    if (options.max_source_tokens > 2 &&
+        static_cast<int64_t>(ids.size()) > options.max_source_tokens) {
       std::vector<int32_t> cut(ids.begin(), ids.begin() + options.max_source_tokens - 1);
       cut.push_back(ids.back());
       if (options.legacy_source_layout) cut[cut.size() - 2] = NllbTokenizer::kEos;
       ids = std::move(cut);
     }
     const int64_t limit = model.max_positions();
-    TESSERA_CHECK_INPUT(static_cast<int64_t>(ids.size()) <= limit,
-                        "line {}: {} source tokens exceed the model's {} positions (use a length limit)", i + 1,
-                        ids.size(), limit);
+    TESSERA_CHECK_INPUT(
+        static_cast<int64_t>(ids.size()) <= limit,
+        "line {}: {} source tokens exceed the model's {} positions (use a length limit)", i + 1,
+        ids.size(), limit);
     sources.push_back(std::move(ids));
     where.push_back(i);
   }

@@ -11,7 +11,7 @@
 namespace tessera::mt {
 
 struct TranslateOptions {
-  std::string src_lang, tgt_lang;  // NLLB codes, e.g. eng_Latn, fra_Latn
+  std::string src_lang, tgt_lang;     // NLLB codes, e.g. eng_Latn, fra_Latn
   bool legacy_source_layout = false;  // tokens </s> [src_lang] instead of [src_lang] tokens </s>
   int64_t max_source_tokens = 0;      // > 0: longer sources are cut (keeping the closing tokens)
   infer::DecodeOptions decode;        // forced_prefix is set to [tgt_lang] here
@@ -26,12 +26,12 @@ struct TranslationCandidate {
 
 // For each line, the n-best translations, best first. An empty line translates to "" without
 // running the model.
-std::vector<std::vector<TranslationCandidate>> translate_lines(models::Seq2SeqLM& model, const NllbTokenizer& tokenizer,
-                                                               const std::vector<std::string>& lines,
-                                                               const TranslateOptions& options,
-                                                               infer::DecodeStats* stats = nullptr);
+std::vector<std::vector<TranslationCandidate>> translate_lines(
+    models::Seq2SeqLM& model, const NllbTokenizer& tokenizer, const std::vector<std::string>& lines,
+    const TranslateOptions& options, infer::DecodeStats* stats = nullptr);
 
-// Loads the model and its tokenizer from one folder (config.json, weights, sentencepiece.bpe.model).
+// Loads the model and its tokenizer from one folder (config.json, weights,
+// sentencepiece.bpe.model).
 struct TranslationModel {
   std::unique_ptr<models::Seq2SeqLM> model;
   NllbTokenizer tokenizer;

@@ -10,7 +10,8 @@
 namespace tessera::nn {
 
 Int8Matrix quantize_rows_int8(const Tensor& weight) {
-  TESSERA_CHECK(weight.dim() == 2, "quantize_rows_int8: weight must be 2-d, got {}", shape_str(weight.shape()));
+  TESSERA_CHECK(weight.dim() == 2, "quantize_rows_int8: weight must be 2-d, got {}",
+                shape_str(weight.shape()));
   const int64_t N = weight.size(0), K = weight.size(1);
   Tensor w = weight.to(DType::f32).contiguous();
   const float* pw = w.data<float>();
@@ -23,7 +24,8 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
     for (int64_t k = 0; k < K; ++k) absmax = std::max(absmax, std::fabs(pw[n * K + k]));
     s[n] = absmax / 127.0f;
     const float inv = absmax > 0 ? 127.0f / absmax : 0.0f;
-    for (int64_t k = 0; k < K; ++k) q[n * K + k] = static_cast<int8_t>(std::lrint(pw[n * K + k] * inv));
+    for (int64_t k = 0; k < K; ++k)
+      q[n * K + k] = static_cast<int8_t>(std::lrint(pw[n * K + k] * inv));
   }
   return m;
 }
@@ -31,7 +33,8 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
 Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) {
   NoGrad no_grad;
   const int64_t N = w.q.size(0), K = w.q.size(1);
-  TESSERA_CHECK(x_in.size(-1) == K, "int8_linear: input width {} but weight [{}, {}]", x_in.size(-1), N, K);
+  TESSERA_CHECK(x_in.size(-1) == K, "int8_linear: input width {} but weight [{}, {}]",
+                x_in.size(-1), N, K);
   Tensor x = x_in.to(DType::f32).contiguous();
   const int64_t M = x.numel() / K;
   Shape out_shape = x.shape();
@@ -56,7 +59,8 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
     }
   } else {
     // Many rows: dequantize blocks of weight rows (about 256 KB) and let BLAS multiply.
-    const int64_t block = std::max<int64_t>(16, std::min<int64_t>(N, (64 * 1024) / std::max<int64_t>(K, 1)));
+    const int64_t block =
+        std::max<int64_t>(16, std::min<int64_t>(N, (64 * 1024) / std::max<int64_t>(K, 1)));
     const int64_t blocks = (N + block - 1) / block;
 #pragma omp parallel
     {
@@ -71,7 +75,8 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
 #pragma omp simd
           for (int64_t k = 0; k < K; ++k) dst[k] = static_cast<float>(row[k]) * scale;
         }
-        kernels::gemm<float>(false, true, M, nb, K, 1.0f, px, K, buffer.data(), K, 0.0f, po + n0, N);
+        kernels::gemm<float>(false, true, M, nb, K, 1.0f, px, K, buffer.data(), K, 0.0f, po + n0,
+                             N);
       }
     }
   }
@@ -84,7 +89,8 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
   return out;
 }
 
-QuantizableLinear QuantizableLinear::create(int64_t in, int64_t out, bool with_bias, double std, Generator& gen) {
+QuantizableLinear QuantizableLinear::create(int64_t in, int64_t out, bool with_bias, double std,
+                                            Generator& gen) {
   Linear l = Linear::create(in, out, with_bias, std, gen);
   QuantizableLinear q;
   q.weight = l.weight;

@@ -14,7 +14,9 @@ struct Int8Matrix {
   Tensor q;      // i8 [out, in]
   Tensor scale;  // f32 [out]
   bool defined() const { return q.defined(); }
-  int64_t bytes() const { return defined() ? static_cast<int64_t>(q.nbytes() + scale.nbytes()) : 0; }
+  int64_t bytes() const {
+    return defined() ? static_cast<int64_t>(q.nbytes() + scale.nbytes()) : 0;
+  }
 };
 
 // Per-row absmax quantization of an f32/f64 weight [out, in]. Rows of zeros get scale 0.
@@ -27,8 +29,11 @@ struct QuantizableLinear {
   Tensor weight;  // [out, in]; undefined once quantized
   Tensor bias;    // [out] or undefined
   Int8Matrix int8;
-  static QuantizableLinear create(int64_t in, int64_t out, bool with_bias, double std, Generator& gen);
-  Tensor forward(const Tensor& x) const { return int8.defined() ? int8_linear(x, int8, bias) : linear(x, weight, bias); }
+  static QuantizableLinear create(int64_t in, int64_t out, bool with_bias, double std,
+                                  Generator& gen);
+  Tensor forward(const Tensor& x) const {
+    return int8.defined() ? int8_linear(x, int8, bias) : linear(x, weight, bias);
+  }
   void quantize();  // replaces the f32 weight by its int8 form
   void parameters(const std::string& prefix, ParameterRefs& out);
 };

@@ -10,7 +10,8 @@ namespace tessera::nn {
 
 MoeFfn MoeFfn::create(int64_t dim, int64_t ffn_dim, const MoeConfig& config, bool router_bias,
                       double std, Generator& gen) {
-  TESSERA_CHECK_INPUT(config.num_experts >= 2, "config.json: num_experts must be at least 2 for top-2 gating, got {}",
+  TESSERA_CHECK_INPUT(config.num_experts >= 2,
+                      "config.json: num_experts must be at least 2 for top-2 gating, got {}",
                       config.num_experts);
   MoeFfn m;
   m.config = config;
@@ -56,7 +57,8 @@ Tensor scatter_add_rows(const Tensor& values, const Tensor& index, int64_t rows)
   Tensor idx = index.to(DType::i64).contiguous();
   const int64_t* pi = idx.data<int64_t>();
   for (int64_t m = 0; m < M; ++m)
-    TESSERA_CHECK(pi[m] >= 0 && pi[m] < rows, "scatter_add_rows: index {} outside [0, {})", pi[m], rows);
+    TESSERA_CHECK(pi[m] >= 0 && pi[m] < rows, "scatter_add_rows: index {} outside [0, {})", pi[m],
+                  rows);
   Tensor v = values.contiguous();
   Tensor out = Tensor::zeros({rows, d}, values.dtype());
   if (values.dtype() == DType::f64) {
@@ -96,7 +98,8 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
   Tensor xr = R == N ? x : index_select(x, 0, routed_index);
 
   // Router in (at least) fp32, as upstream keeps it even when the model runs in half precision.
-  Tensor logits = linear(xr.dtype() == DType::f64 ? xr : xr.to(DType::f32), router.weight, router.bias);
+  Tensor logits =
+      linear(xr.dtype() == DType::f64 ? xr : xr.to(DType::f32), router.weight, router.bias);
   Tensor probs = softmax(logits, -1);  // [R, E]
   std::vector<double> p = probs.to_vector<double>();
 
@@ -120,7 +123,8 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
   if (training || config.eval_capacity_fraction <= 0) {
     r.capacity = config.training_capacity > 0 ? config.training_capacity : 2 * ((R + E - 1) / E);
   } else {
-    r.capacity = static_cast<int64_t>(std::ceil(config.eval_capacity_fraction * static_cast<double>(R)));
+    r.capacity =
+        static_cast<int64_t>(std::ceil(config.eval_capacity_fraction * static_cast<double>(R)));
   }
   std::vector<int64_t> order(R);
   std::iota(order.begin(), order.end(), 0);
@@ -133,9 +137,11 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
   r.kept2.assign(R, 0);
   std::vector<int64_t> fill1(E, 0), fill2(E, 0);
   for (int64_t n : order) r.kept1[n] = fill1[r.expert1[n]]++ < r.capacity;
-  for (int64_t n : order) r.kept2[n] = top1_count[r.expert2[n]] + fill2[r.expert2[n]]++ < r.capacity;
+  for (int64_t n : order)
+    r.kept2[n] = top1_count[r.expert2[n]] + fill2[r.expert2[n]]++ < r.capacity;
 
-  // Combine weights, differentiable through the softmax: gather p1, p2 per token, mask, renormalise.
+  // Combine weights, differentiable through the softmax: gather p1, p2 per token, mask,
+  // renormalise.
   std::vector<int64_t> flat1(R), flat2(R);
   std::vector<double> mask1(R), mask2(R);
   for (int64_t n = 0; n < R; ++n) {
@@ -226,9 +232,11 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
 
   // Load balancing (fairseq top2gate l_aux): E * sum_e mean_prob_e * fraction_top1_e.
   std::vector<double> fraction(E);
-  for (int64_t e = 0; e < E; ++e) fraction[e] = static_cast<double>(top1_count[e]) / static_cast<double>(R);
+  for (int64_t e = 0; e < E; ++e)
+    fraction[e] = static_cast<double>(top1_count[e]) / static_cast<double>(R);
   Tensor me = mean(probs, 0);
-  result.aux_loss = mul(sum(mul(me, Tensor::from_vector(fraction, {E}).to(me.dtype()))), static_cast<double>(E));
+  result.aux_loss =
+      mul(sum(mul(me, Tensor::from_vector(fraction, {E}).to(me.dtype()))), static_cast<double>(E));
   return result;
 }
 

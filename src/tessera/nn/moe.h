@@ -41,7 +41,7 @@ struct MoeRouting {
   std::vector<double> gate1, gate2;        // combine weights after renormalisation (0 when dropped)
   std::vector<int64_t> tokens_per_expert;  // after capacity
   int64_t capacity = 0;
-  int64_t dropped_assignments = 0;         // top-1 or top-2 slots lost to capacity
+  int64_t dropped_assignments = 0;  // top-1 or top-2 slots lost to capacity
 };
 
 struct MoeOutput {

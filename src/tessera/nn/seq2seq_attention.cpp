@@ -9,26 +9,35 @@ Activation parse_activation(const std::string& name) {
   if (name == "gelu") return Activation::gelu;
   if (name == "gelu_new" || name == "gelu_pytorch_tanh") return Activation::gelu_tanh;
   if (name == "silu" || name == "swish") return Activation::silu;
-  throw bad_input("config.json: activation_function \"{}\" is not supported (relu, gelu, gelu_new, silu)",
-                  name);
+  throw bad_input(
+      "config.json: activation_function \"{}\" is not supported (relu, gelu, gelu_new, silu)",
+      name);
 }
 
 std::string activation_name(Activation activation) {
   switch (activation) {
-    case Activation::relu: return "relu";
-    case Activation::gelu: return "gelu";
-    case Activation::gelu_tanh: return "gelu_new";
-    case Activation::silu: return "silu";
+    case Activation::relu:
+      return "relu";
+    case Activation::gelu:
+      return "gelu";
+    case Activation::gelu_tanh:
+      return "gelu_new";
+    case Activation::silu:
+      return "silu";
   }
   return "relu";
 }
 
 Tensor activate(const Tensor& x, Activation activation) {
   switch (activation) {
-    case Activation::relu: return relu(x);
-    case Activation::gelu: return gelu(x);
-    case Activation::gelu_tanh: return gelu(x, GeluApproximation::tanh);
-    case Activation::silu: return silu(x);
+    case Activation::relu:
+      return relu(x);
+    case Activation::gelu:
+      return gelu(x);
+    case Activation::gelu_tanh:
+      return gelu(x, GeluApproximation::tanh);
+    case Activation::silu:
+      return silu(x);
   }
   return x;
 }
@@ -84,7 +93,8 @@ Tensor key_padding_bias(const Tensor& ids, int64_t padding_idx, DType dtype) {
   return Tensor::from_vector(bias, {B, 1, 1, S}).to(dtype);
 }
 
-MultiHeadAttention MultiHeadAttention::create(int64_t dim, int64_t heads, double std, Generator& gen) {
+MultiHeadAttention MultiHeadAttention::create(int64_t dim, int64_t heads, double std,
+                                              Generator& gen) {
   TESSERA_CHECK_INPUT(heads > 0 && dim % heads == 0,
                       "config.json: d_model {} is not divisible by {} attention heads", dim, heads);
   MultiHeadAttention a;
@@ -113,9 +123,9 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const 
     out = attention(q, k, v, causal);  // fused kernel: no padded keys to hide
   } else {
     // Padded keys: scores = q k^T / sqrt(D) + bias, written with differentiable ops.
-    Tensor qh = q.permute({0, 2, 1, 3});                  // [B, H, T, D]
-    Tensor kt = k.permute({0, 2, 3, 1});                  // [B, H, D, S]
-    Tensor vh = v.permute({0, 2, 1, 3});                  // [B, H, S, D]
+    Tensor qh = q.permute({0, 2, 1, 3});  // [B, H, T, D]
+    Tensor kt = k.permute({0, 2, 3, 1});  // [B, H, D, S]
+    Tensor vh = v.permute({0, 2, 1, 3});  // [B, H, S, D]
     Tensor scores = mul(matmul(qh, kt), 1.0 / std::sqrt(static_cast<double>(head_dim)));
     scores = add(scores, key_bias);
     if (causal) {
@@ -129,9 +139,11 @@ Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const 
   return out_proj.forward(out.reshape({B, T, C}));
 }
 
-Tensor MultiHeadAttention::attend(const Tensor& x, const std::vector<std::pair<Tensor, Tensor>>& kv) const {
+Tensor MultiHeadAttention::attend(const Tensor& x,
+                                  const std::vector<std::pair<Tensor, Tensor>>& kv) const {
   const int64_t B = x.size(0), C = num_heads * head_dim;
-  TESSERA_CHECK(static_cast<int64_t>(kv.size()) == B, "attend: {} memories for batch {}", kv.size(), B);
+  TESSERA_CHECK(static_cast<int64_t>(kv.size()) == B, "attend: {} memories for batch {}", kv.size(),
+                B);
   Tensor q = q_proj.forward(x).reshape({B, 1, num_heads, head_dim});
   std::vector<Tensor> rows;
   rows.reserve(B);
@@ -141,7 +153,8 @@ Tensor MultiHeadAttention::attend(const Tensor& x, const std::vector<std::pair<T
   return out_proj.forward(out.reshape({B, 1, C}));
 }
 
-Tensor MultiHeadAttention::attend_self(const Tensor& x, const std::vector<LayerKVCache*>& caches) const {
+Tensor MultiHeadAttention::attend_self(const Tensor& x,
+                                       const std::vector<LayerKVCache*>& caches) const {
   const int64_t B = x.size(0), C = num_heads * head_dim;
   TESSERA_CHECK(static_cast<int64_t>(caches.size()) == B, "attend_self: {} caches for batch {}",
                 caches.size(), B);
