@@ -38,6 +38,7 @@ struct Options {
   int max_tokens = 64;
   int prompt_words = 32;
   int prompt_tokens = 0;  // > 0: send this many token ids instead of words (same prefill anywhere)
+  double temperature = 0.8;
   int eos_id = -1;        // suppressed with logit_bias when >= 0 (ignore_eos is sent as well)
   long server_pid = 0;
 };
@@ -174,6 +175,8 @@ Options parse(int argc, char** argv) {
       o.prompt_words = std::atoi(value().c_str());
     } else if (flag == "--prompt-tokens") {
       o.prompt_tokens = std::atoi(value().c_str());
+    } else if (flag == "--temperature") {
+      o.temperature = std::atof(value().c_str());
     } else if (flag == "--eos-id") {
       o.eos_id = std::atoi(value().c_str());
     } else if (flag == "--server-pid") {
@@ -232,7 +235,7 @@ int main(int argc, char** argv) {
           nlohmann::json body = {{"model", o.model},
                                  {"prompt", prompt_value},
                                  {"max_tokens", o.max_tokens},
-                                 {"temperature", 0.8},
+                                 {"temperature", o.temperature},
                                  {"seed", c * 1000 + r + 1},
                                  {"stream", true},
                                  {"stream_options", {{"include_usage", true}}},
