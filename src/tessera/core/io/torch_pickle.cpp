@@ -19,7 +19,9 @@ namespace tessera::io {
 namespace {
 
 struct Value;
-using ValuePtr = std::shared_ptr<Value>;
+// Values live in the unpickler's arena and point at each other with plain pointers: a pickle can
+// build cycles (a list appended to itself), which reference counting would leak.
+using ValuePtr = Value*;
 
 struct Value {
   enum class Kind { none, boolean, integer, real, string, bytes, list, tuple, dict, global, storage, tensor, mark };
@@ -33,12 +35,6 @@ struct Value {
   int64_t numel = 0;                                    // storage
   Tensor tensor;
 };
-
-ValuePtr make(Value::Kind kind) {
-  auto v = std::make_shared<Value>();
-  v->kind = kind;
-  return v;
-}
 
 const char* kind_name(Value::Kind k) {
   switch (k) {
@@ -162,6 +158,12 @@ class Unpickler {
   }
 
  private:
+  ValuePtr make(Value::Kind kind) {
+    arena_.push_back(std::make_unique<Value>());
+    arena_.back()->kind = kind;
+    return arena_.back().get();
+  }
+
   template <typename... Args>
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
     throw bad_input("{}: pickle byte {}: {}", archive_.source(), position_,
@@ -424,6 +426,7 @@ class Unpickler {
   size_t position_ = 0;
   const ZipArchive& archive_;
   std::string prefix_;
+  std::vector<std::unique_ptr<Value>> arena_;
   std::vector<ValuePtr> stack_;
   std::unordered_map<uint64_t, ValuePtr> memo_;
   std::map<std::string, std::shared_ptr<Storage>> storages_;
