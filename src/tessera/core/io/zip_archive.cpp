@@ -148,6 +148,11 @@ std::shared_ptr<Storage> ZipArchive::read(const std::string& name) const {
     // A read-only view: the archive stays mapped while the storage lives.
     return Storage::wrap(const_cast<uint8_t*>(data), e->size, owner_, true);
   }
+  // Deflate expands at most 1032:1, so a larger recorded size is a corrupt (or hostile) header;
+  // refusing it here avoids allocating whatever the header claims.
+  TESSERA_CHECK_INPUT(e->size / 1032 <= e->compressed_size + 1,
+                      "{}: entry {} claims {} bytes from {} deflated bytes (more than deflate can expand)",
+                      source_, name, e->size, e->compressed_size);
   std::shared_ptr<Storage> out = Storage::allocate(e->size);
   z_stream stream{};
   TESSERA_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, "zlib: inflateInit2 failed");
