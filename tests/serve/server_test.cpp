@@ -310,7 +310,8 @@ TEST_F(ServerTest, JsonSchemaOutputValidates) {
 TEST_F(ServerTest, ManyConcurrentStreamsAllComplete) {
   ServerOptions options;
   options.parallel = 4;  // more clients than slots: the rest wait in the queue
-  start(options);
+  // The wider model keeps requests long enough to overlap however the threads are scheduled.
+  start(options, slower_model_dir());
   constexpr int kClients = 10;
   std::atomic<int> complete{0};
   std::vector<std::thread> clients;
@@ -318,7 +319,8 @@ TEST_F(ServerTest, ManyConcurrentStreamsAllComplete) {
     clients.emplace_back([&, i] {
       httplib::Client client("127.0.0.1", server_->port());
       client.set_read_timeout(30, 0);
-      json body = chat_body("client " + std::to_string(i), 16 + i);
+      json body = chat_body("client " + std::to_string(i), 40 + i);
+      body["logit_bias"] = {{"256", -100}, {"258", -100}};  // no early end
       body["stream"] = true;
       auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
       if (res && res->status == 200 && res->body.find("data: [DONE]") != std::string::npos)
@@ -421,11 +423,11 @@ TEST_F(ServerTest, MalformedRequestsGetNamedErrorsAndTheServerGoesOn) {
 TEST_F(ServerTest, FullQueueAnswers429) {
   ServerOptions options;
   options.parallel = 1;
-  options.max_queue = 2;
+  options.max_queue = 1;
   start(options);
-  // The n choices of a request queue together: three cannot fit a queue of two, whatever
-  // else is running (the tiny model would finish any "slot holder" before the test could
-  // observe it).
+  // The n choices of a request queue together: three cannot fit one free slot and a queue
+  // of one, whatever else is running (the tiny model would finish any "slot holder" before
+  // the test could observe it).
   json error = post("/v1/completions", {{"prompt", "b"}, {"max_tokens", 2}, {"n", 3}}, 429);
   EXPECT_EQ(error["error"]["type"], "rate_limit_error");
   EXPECT_EQ(error["error"]["code"], "queue_full");

@@ -179,7 +179,9 @@ std::vector<std::shared_ptr<Ticket>> Engine::submit(std::vector<SequenceSpec> sp
     if (!accepting_) {
       throw ApiError(503, "the server is shutting down", "", "server_error", "shutting_down");
     }
-    if (static_cast<int64_t>(queue_.size() + sequences.size()) > options_.max_queue) {
+    // Free decoding slots take sequences at the next step; only the rest count as waiting.
+    const int64_t free_slots = std::max<int64_t>(0, options_.parallel - running_count_.load());
+    if (static_cast<int64_t>(queue_.size() + sequences.size()) > options_.max_queue + free_slots) {
       throw ApiError(
           429, fmt::format("the queue is full ({} sequences waiting); retry later", queue_.size()),
           "", "rate_limit_error", "queue_full");
