@@ -40,8 +40,8 @@ struct Inputs {
 void BM_SsdSequential(benchmark::State& state) {
   Inputs in(state.range(0));
   for (auto _ : state) {
-    ssd_sequential<float>(in.shape, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
-                          nullptr, in.final_state.data(), in.y.data());
+    ssd_sequential<float>(in.shape, in.x.data(), in.dt.data(), in.A.data(), in.B.data(),
+                          in.C.data(), in.D.data(), nullptr, in.final_state.data(), in.y.data());
     benchmark::DoNotOptimize(in.y.data());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -50,8 +50,9 @@ void BM_SsdSequential(benchmark::State& state) {
 void BM_SsdChunked(benchmark::State& state) {
   Inputs in(state.range(0));
   for (auto _ : state) {
-    ssd_chunked<float>(in.shape, state.range(1), in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
-                       in.D.data(), nullptr, in.final_state.data(), in.y.data());
+    ssd_chunked<float>(in.shape, state.range(1), in.x.data(), in.dt.data(), in.A.data(),
+                       in.B.data(), in.C.data(), in.D.data(), nullptr, in.final_state.data(),
+                       in.y.data());
     benchmark::DoNotOptimize(in.y.data());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -60,14 +61,19 @@ void BM_SsdChunked(benchmark::State& state) {
 void BM_SsdQuadratic(benchmark::State& state) {
   Inputs in(state.range(0));
   for (auto _ : state) {
-    ssd_quadratic<float>(in.shape, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(), in.D.data(),
-                         nullptr, in.final_state.data(), in.y.data());
+    ssd_quadratic<float>(in.shape, in.x.data(), in.dt.data(), in.A.data(), in.B.data(), in.C.data(),
+                         in.D.data(), nullptr, in.final_state.data(), in.y.data());
     benchmark::DoNotOptimize(in.y.data());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-BENCHMARK(BM_SsdSequential)->Arg(512)->Arg(2048)->Arg(8192)->Arg(16384)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SsdSequential)
+    ->Arg(512)
+    ->Arg(2048)
+    ->Arg(8192)
+    ->Arg(16384)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SsdChunked)
     ->ArgsProduct({{512, 2048, 8192, 16384}, {64, 128, 256}})
     ->Unit(benchmark::kMillisecond);

@@ -40,18 +40,21 @@ double time_ms(int repeats, Fn&& fn) {
   for (int r = 0; r < repeats; ++r) {
     auto start = std::chrono::steady_clock::now();
     fn();
-    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    runs.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   return median(runs);
 }
 
 void run_bench(const SsdBenchOptions& o) {
-  TESSERA_CHECK_INPUT(o.heads > 0 && o.head_dim > 0 && o.state > 0 && o.groups > 0 && o.heads % o.groups == 0,
-                      "bench ssd: heads must be a positive multiple of groups");
+  TESSERA_CHECK_INPUT(
+      o.heads > 0 && o.head_dim > 0 && o.state > 0 && o.groups > 0 && o.heads % o.groups == 0,
+      "bench ssd: heads must be a positive multiple of groups");
   nlohmann::json rows = nlohmann::json::array();
   if (!o.json)
-    std::puts(fmt::format("{:>6} {:>7} {:>6} {:>13} {:>11} {:>13} {:>9}", "L", "threads", "chunk", "(a) seq ms",
-                          "(b) chunk ms", "(c) quad ms", "(a)/(b)")
+    std::puts(fmt::format("{:>6} {:>7} {:>6} {:>13} {:>11} {:>13} {:>9}", "L", "threads", "chunk",
+                          "(a) seq ms", "(b) chunk ms", "(c) quad ms", "(a)/(b)")
                   .c_str());
   for (int64_t L : o.lengths) {
     TESSERA_CHECK_INPUT(L > 0, "bench ssd: lengths must be positive, got {}", L);
@@ -69,30 +72,35 @@ void run_bench(const SsdBenchOptions& o) {
     for (int threads : o.threads) {
       set_num_threads(threads);
       const double sequential = time_ms(o.repeats, [&] {
-        kernels::ssd_sequential<float>(s, x.data(), dt.data(), A.data(), B.data(), C.data(), D.data(), nullptr,
-                                       final_state.data(), y.data());
+        kernels::ssd_sequential<float>(s, x.data(), dt.data(), A.data(), B.data(), C.data(),
+                                       D.data(), nullptr, final_state.data(), y.data());
       });
       double quadratic = -1;
       if (L <= o.max_quadratic) {
         quadratic = time_ms(o.repeats, [&] {
-          kernels::ssd_quadratic<float>(s, x.data(), dt.data(), A.data(), B.data(), C.data(), D.data(), nullptr,
-                                        final_state.data(), y.data());
+          kernels::ssd_quadratic<float>(s, x.data(), dt.data(), A.data(), B.data(), C.data(),
+                                        D.data(), nullptr, final_state.data(), y.data());
         });
       }
       for (int64_t chunk : o.chunks) {
         TESSERA_CHECK_INPUT(chunk > 0, "bench ssd: chunk sizes must be positive, got {}", chunk);
         const double chunked = time_ms(o.repeats, [&] {
-          kernels::ssd_chunked<float>(s, chunk, x.data(), dt.data(), A.data(), B.data(), C.data(), D.data(),
-                                      nullptr, final_state.data(), y.data());
+          kernels::ssd_chunked<float>(s, chunk, x.data(), dt.data(), A.data(), B.data(), C.data(),
+                                      D.data(), nullptr, final_state.data(), y.data());
         });
-        nlohmann::json row = {{"length", L},         {"threads", threads},      {"chunk", chunk},
-                              {"sequential_ms", sequential}, {"chunked_ms", chunked},
-                              {"quadratic_ms", quadratic < 0 ? nlohmann::json() : nlohmann::json(quadratic)},
-                              {"speedup_chunked_vs_sequential", sequential / chunked}};
+        nlohmann::json row = {
+            {"length", L},
+            {"threads", threads},
+            {"chunk", chunk},
+            {"sequential_ms", sequential},
+            {"chunked_ms", chunked},
+            {"quadratic_ms", quadratic < 0 ? nlohmann::json() : nlohmann::json(quadratic)},
+            {"speedup_chunked_vs_sequential", sequential / chunked}};
         rows.push_back(row);
         if (!o.json)
-          std::puts(fmt::format("{:>6} {:>7} {:>6} {:>13.2f} {:>11.2f} {:>13} {:>9.2f}", L, threads, chunk, sequential,
-                                chunked, quadratic < 0 ? std::string("-") : fmt::format("{:.2f}", quadratic),
+          std::puts(fmt::format("{:>6} {:>7} {:>6} {:>13.2f} {:>11.2f} {:>13} {:>9.2f}", L, threads,
+                                chunk, sequential, chunked,
+                                quadratic < 0 ? std::string("-") : fmt::format("{:.2f}", quadratic),
                                 sequential / chunked)
                         .c_str());
         std::fflush(stdout);
@@ -100,14 +108,22 @@ void run_bench(const SsdBenchOptions& o) {
     }
   }
   if (o.json) {
-    std::puts(nlohmann::json({{"heads", o.heads}, {"head_dim", o.head_dim}, {"state", o.state}, {"groups", o.groups},
-                              {"batch", 1}, {"dtype", "f32"}, {"repeats", o.repeats}, {"rows", rows}})
+    std::puts(nlohmann::json({{"heads", o.heads},
+                              {"head_dim", o.head_dim},
+                              {"state", o.state},
+                              {"groups", o.groups},
+                              {"batch", 1},
+                              {"dtype", "f32"},
+                              {"repeats", o.repeats},
+                              {"rows", rows}})
                   .dump(2)
                   .c_str());
   } else {
-    std::puts(fmt::format("f32, batch 1, heads {}, head_dim {}, state {}, groups {}; median of {} runs (ms)", o.heads,
-                          o.head_dim, o.state, o.groups, o.repeats)
-                  .c_str());
+    std::puts(
+        fmt::format(
+            "f32, batch 1, heads {}, head_dim {}, state {}, groups {}; median of {} runs (ms)",
+            o.heads, o.head_dim, o.state, o.groups, o.repeats)
+            .c_str());
   }
 }
 
@@ -115,17 +131,21 @@ void run_bench(const SsdBenchOptions& o) {
 
 void add_bench_ssd_commands(CLI::App& app) {
   auto* bench = app.get_subcommand("bench");
-  auto* cmd = bench->add_subcommand("ssd", "Mamba-2 SSM: recurrence vs chunked SSD vs quadratic form (ms)");
+  auto* cmd =
+      bench->add_subcommand("ssd", "Mamba-2 SSM: recurrence vs chunked SSD vs quadratic form (ms)");
   auto o = std::make_shared<SsdBenchOptions>();
   cmd->add_option("--lengths", o->lengths, "sequence lengths L")->delimiter(',');
   cmd->add_option("--chunks", o->chunks, "chunk sizes of the chunked form")->delimiter(',');
-  cmd->add_option("--thread-counts", o->threads, "thread counts to time each row with")->delimiter(',');
+  cmd->add_option("--thread-counts", o->threads, "thread counts to time each row with")
+      ->delimiter(',');
   cmd->add_option("--heads", o->heads, "heads")->check(CLI::PositiveNumber);
   cmd->add_option("--head-dim", o->head_dim, "head dimension P")->check(CLI::PositiveNumber);
   cmd->add_option("--state", o->state, "state size N")->check(CLI::PositiveNumber);
   cmd->add_option("--groups", o->groups, "B/C groups")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-quadratic", o->max_quadratic, "longest L timed in the quadratic form (L^2 memory)");
-  cmd->add_option("--repeats", o->repeats, "timed runs per row (median)")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-quadratic", o->max_quadratic,
+                  "longest L timed in the quadratic form (L^2 memory)");
+  cmd->add_option("--repeats", o->repeats, "timed runs per row (median)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", o->json, "machine-readable output");
   cmd->callback([o] { run_bench(*o); });
 }

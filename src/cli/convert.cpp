@@ -17,9 +17,10 @@ namespace tessera::cli {
 namespace fs = std::filesystem;
 
 void add_convert_commands(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "convert", "Write a model (transformers or original Mamba-2 layout, pytorch_model.bin, GGUF) as config.json + "
-                 "model.safetensors");
+  auto* cmd = app.add_subcommand("convert",
+                                 "Write a model (transformers or original Mamba-2 layout, "
+                                 "pytorch_model.bin, GGUF) as config.json + "
+                                 "model.safetensors");
   struct Options {
     std::string model, out;
     bool json = false;
@@ -36,8 +37,8 @@ void add_convert_commands(CLI::App& app) {
     models::save_model(*model, o->out);
     std::vector<std::string> copied;
     if (fs::is_directory(o->model)) {
-      for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
-                               "generation_config.json"}) {
+      for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+                               "special_tokens_map.json", "generation_config.json"}) {
         const fs::path from = fs::path(o->model) / name;
         if (fs::is_regular_file(from)) {
           fs::copy_file(from, fs::path(o->out) / name, fs::copy_options::overwrite_existing);
@@ -56,7 +57,8 @@ void add_convert_commands(CLI::App& app) {
                     .c_str());
       return;
     }
-    fmt::print("wrote {} ({:.2f}M parameters) to {}/model.safetensors", model->model_type(), params / 1e6, o->out);
+    fmt::print("wrote {} ({:.2f}M parameters) to {}/model.safetensors", model->model_type(),
+               params / 1e6, o->out);
     for (const auto& name : copied) fmt::print(", {}", name);
     fmt::print("\n");
   });

@@ -16,8 +16,14 @@ namespace tessera::testing {
 
 class PickleBytes {
  public:
-  PickleBytes& op(uint8_t code) { bytes_.push_back(static_cast<char>(code)); return *this; }
-  PickleBytes& raw(const std::string& s) { bytes_ += s; return *this; }
+  PickleBytes& op(uint8_t code) {
+    bytes_.push_back(static_cast<char>(code));
+    return *this;
+  }
+  PickleBytes& raw(const std::string& s) {
+    bytes_ += s;
+    return *this;
+  }
   PickleBytes& global(const std::string& module, const std::string& name) {
     return op('c').raw(module + "\n" + name + "\n");
   }
@@ -47,22 +53,31 @@ class PickleBytes {
 
 inline std::string storage_class(DType dtype) {
   switch (dtype) {
-    case DType::f64: return "DoubleStorage";
-    case DType::f16: return "HalfStorage";
-    case DType::bf16: return "BFloat16Storage";
-    default: return "FloatStorage";
+    case DType::f64:
+      return "DoubleStorage";
+    case DType::f16:
+      return "HalfStorage";
+    case DType::bf16:
+      return "BFloat16Storage";
+    default:
+      return "FloatStorage";
   }
 }
 
-// The pickle torch.save writes for an OrderedDict {name: contiguous tensor}, storage i for tensor i.
+// The pickle torch.save writes for an OrderedDict {name: contiguous tensor}, storage i for tensor
+// i.
 inline std::string state_dict_pickle(const std::vector<std::pair<std::string, Tensor>>& tensors) {
   PickleBytes p;
   p.op(0x80).op(2).global("collections", "OrderedDict").op(')').op('R').op('(');
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = tensors[i].second;
     p.unicode(tensors[i].first).global("torch._utils", "_rebuild_tensor_v2").op('(').op('(');
-    p.unicode("storage").global("torch", storage_class(t.dtype())).unicode(std::to_string(i)).unicode("cpu");
-    p.integer(t.numel()).op('t').op('Q').integer(0).int_tuple(t.shape()).int_tuple(contiguous_strides(t.shape()));
+    p.unicode("storage")
+        .global("torch", storage_class(t.dtype()))
+        .unicode(std::to_string(i))
+        .unicode("cpu");
+    p.integer(t.numel()).op('t').op('Q').integer(0).int_tuple(t.shape()).int_tuple(
+        contiguous_strides(t.shape()));
     p.op(0x89).global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
   }
   return p.op('u').op('.').str();
@@ -89,10 +104,23 @@ class ZipWriter {
     }
     const uint32_t crc = static_cast<uint32_t>(
         crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
-    Entry e{name, static_cast<uint32_t>(out_.size()), crc, static_cast<uint32_t>(body.size()),
-            static_cast<uint32_t>(data.size()), method};
-    le(0x04034b50, 4); le(20, 2); le(0, 2); le(method, 2); le(0, 2); le(0, 2);
-    le(crc, 4); le(e.compressed, 4); le(e.size, 4); le(name.size(), 2); le(0, 2);
+    Entry e{name,
+            static_cast<uint32_t>(out_.size()),
+            crc,
+            static_cast<uint32_t>(body.size()),
+            static_cast<uint32_t>(data.size()),
+            method};
+    le(0x04034b50, 4);
+    le(20, 2);
+    le(0, 2);
+    le(method, 2);
+    le(0, 2);
+    le(0, 2);
+    le(crc, 4);
+    le(e.compressed, 4);
+    le(e.size, 4);
+    le(name.size(), 2);
+    le(0, 2);
     out_ += name;
     out_ += body;
     entries_.push_back(e);
@@ -100,14 +128,34 @@ class ZipWriter {
   std::string finish() {
     const uint32_t directory = static_cast<uint32_t>(out_.size());
     for (const Entry& e : entries_) {
-      le(0x02014b50, 4); le(20, 2); le(20, 2); le(0, 2); le(e.method, 2); le(0, 2); le(0, 2);
-      le(e.crc, 4); le(e.compressed, 4); le(e.size, 4); le(e.name.size(), 2); le(0, 2); le(0, 2);
-      le(0, 2); le(0, 2); le(0, 4); le(e.offset, 4);
+      le(0x02014b50, 4);
+      le(20, 2);
+      le(20, 2);
+      le(0, 2);
+      le(e.method, 2);
+      le(0, 2);
+      le(0, 2);
+      le(e.crc, 4);
+      le(e.compressed, 4);
+      le(e.size, 4);
+      le(e.name.size(), 2);
+      le(0, 2);
+      le(0, 2);
+      le(0, 2);
+      le(0, 2);
+      le(0, 4);
+      le(e.offset, 4);
       out_ += e.name;
     }
     const uint32_t directory_size = static_cast<uint32_t>(out_.size()) - directory;
-    le(0x06054b50, 4); le(0, 2); le(0, 2); le(entries_.size(), 2); le(entries_.size(), 2);
-    le(directory_size, 4); le(directory, 4); le(0, 2);
+    le(0x06054b50, 4);
+    le(0, 2);
+    le(0, 2);
+    le(entries_.size(), 2);
+    le(entries_.size(), 2);
+    le(directory_size, 4);
+    le(directory, 4);
+    le(0, 2);
     return out_;
   }
 
@@ -126,7 +174,8 @@ class ZipWriter {
 };
 
 // A torch.save archive of `tensors` (made contiguous) at `path`.
-inline void write_torch_checkpoint(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
+inline void write_torch_checkpoint(const std::string& path,
+                                   const std::vector<std::pair<std::string, Tensor>>& tensors,
                                    bool deflate = false) {
   ZipWriter zip;
   zip.add("archive/data.pkl", state_dict_pickle(tensors), deflate);

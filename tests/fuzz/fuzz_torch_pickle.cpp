@@ -18,15 +18,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     testing::ZipWriter zip;
     zip.add("archive/data.pkl", std::string(reinterpret_cast<const char*>(data), size));
-    for (int i = 0; i < 4; ++i) zip.add("archive/data/" + std::to_string(i), std::string(64, '\x3f'));
+    for (int i = 0; i < 4; ++i)
+      zip.add("archive/data/" + std::to_string(i), std::string(64, '\x3f'));
     image = zip.finish();
   }
   std::map<std::string, Tensor> tensors;
   if (!fuzz::succeeds([&] {
-        tensors = io::read_torch_state_dict(
-            io::ZipArchive::parse(reinterpret_cast<const uint8_t*>(image.data()), image.size(), "fuzz.bin"));
+        tensors = io::read_torch_state_dict(io::ZipArchive::parse(
+            reinterpret_cast<const uint8_t*>(image.data()), image.size(), "fuzz.bin"));
       }))
     return 0;
-  for (const auto& [name, t] : tensors) fuzz::check(t.numel() == shape_numel(t.shape()), "tensor size mismatch");
+  for (const auto& [name, t] : tensors)
+    fuzz::check(t.numel() == shape_numel(t.shape()), "tensor size mismatch");
   return 0;
 }

@@ -215,9 +215,9 @@ TEST(Ssd, ChunkedBackwardMatchesFiniteDifferences) {
     return total;
   };
   for (int64_t chunk : {4, 16}) {
-    std::vector<double> y(in.x.size()), states(static_cast<size_t>(
-                                            shape.batch * (ssd_num_chunks(shape.length, chunk) + 1) *
-                                            shape.heads * shape.head_dim * shape.state));
+    std::vector<double> y(in.x.size()),
+        states(static_cast<size_t>(shape.batch * (ssd_num_chunks(shape.length, chunk) + 1) *
+                                   shape.heads * shape.head_dim * shape.state));
     ssd_chunked<double>(shape, chunk, in.x.data(), in.dt.data(), in.A.data(), in.B.data(),
                         in.C.data(), in.D.data(), in.h0.data(), nullptr, y.data(), states.data());
     std::vector<double> dx(in.x.size()), ddt(in.dt.size()), dA(in.A.size()), dB(in.B.size()),

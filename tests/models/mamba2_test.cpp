@@ -9,12 +9,12 @@
 
 #include <unistd.h>
 
+#include "../core/torch_save_writer.h"
 #include "tessera/core/autograd.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/models/mamba2.h"
 #include "tessera/models/mamba2_original.h"
 #include "tessera/models/presets.h"
-#include "../core/torch_save_writer.h"
 
 namespace tessera::models {
 namespace {
@@ -22,11 +22,21 @@ namespace {
 namespace fs = std::filesystem;
 
 nlohmann::json small_config(bool tied) {
-  return {{"model_type", "mamba2"}, {"vocab_size", 29},     {"hidden_size", 8},
-          {"num_hidden_layers", 2}, {"expand", 2},          {"num_heads", 4},
-          {"head_dim", 4},          {"state_size", 5},      {"n_groups", 2},
-          {"conv_kernel", 3},       {"chunk_size", 4},      {"layer_norm_epsilon", 1e-5},
-          {"tie_word_embeddings", tied}, {"initializer_range", 0.3}, {"bos_token_id", 0},
+  return {{"model_type", "mamba2"},
+          {"vocab_size", 29},
+          {"hidden_size", 8},
+          {"num_hidden_layers", 2},
+          {"expand", 2},
+          {"num_heads", 4},
+          {"head_dim", 4},
+          {"state_size", 5},
+          {"n_groups", 2},
+          {"conv_kernel", 3},
+          {"chunk_size", 4},
+          {"layer_norm_epsilon", 1e-5},
+          {"tie_word_embeddings", tied},
+          {"initializer_range", 0.3},
+          {"bos_token_id", 0},
           {"eos_token_id", 1}};
 }
 
@@ -38,7 +48,8 @@ Weights weights_of(CausalLM& model) {
   return w;
 }
 
-std::vector<double> matvec(const std::vector<double>& W, const std::vector<double>& x, int64_t out) {
+std::vector<double> matvec(const std::vector<double>& W, const std::vector<double>& x,
+                           int64_t out) {
   const int64_t in = static_cast<int64_t>(x.size());
   std::vector<double> y(out, 0.0);
   for (int64_t o = 0; o < out; ++o)
@@ -46,7 +57,8 @@ std::vector<double> matvec(const std::vector<double>& W, const std::vector<doubl
   return y;
 }
 
-std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<double>& w, double eps) {
+std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<double>& w,
+                            double eps) {
   double ms = 0;
   for (double v : x) ms += v * v;
   ms /= x.size();
@@ -55,12 +67,16 @@ std::vector<double> rmsnorm(const std::vector<double>& x, const std::vector<doub
   return y;
 }
 
-double silu(double v) { return v / (1 + std::exp(-v)); }
+double silu(double v) {
+  return v / (1 + std::exp(-v));
+}
 
 // Logits [T][V] of one sequence, token by token with the recurrence, as mamba_ssm's step().
-std::vector<std::vector<double>> naive_logits(const nlohmann::json& c, Weights& w, const std::vector<int64_t>& ids) {
+std::vector<std::vector<double>> naive_logits(const nlohmann::json& c, Weights& w,
+                                              const std::vector<int64_t>& ids) {
   const int64_t d = c["hidden_size"], H = c["num_heads"], P = c["head_dim"], N = c["state_size"];
-  const int64_t G = c["n_groups"], K = c["conv_kernel"], V = c["vocab_size"], layers = c["num_hidden_layers"];
+  const int64_t G = c["n_groups"], K = c["conv_kernel"], V = c["vocab_size"],
+                layers = c["num_hidden_layers"];
   const int64_t inner = H * P, conv_dim = inner + 2 * G * N, proj = 2 * inner + 2 * G * N + H;
   const double eps = c["layer_norm_epsilon"];
   std::vector<std::vector<std::vector<double>>> conv_hist(layers);  // inputs seen so far
@@ -90,7 +106,8 @@ std::vector<std::vector<double>> naive_logits(const nlohmann::json& c, Weights& 
       std::vector<double> y(inner);
       for (int64_t h = 0; h < H; ++h) {
         const int64_t g = h / (H / G);
-        const double dt = std::log1p(std::exp(zxbcdt[2 * inner + 2 * G * N + h] + w[p + "mixer.dt_bias"][h]));
+        const double dt =
+            std::log1p(std::exp(zxbcdt[2 * inner + 2 * G * N + h] + w[p + "mixer.dt_bias"][h]));
         const double A = -std::exp(w[p + "mixer.A_log"][h]);
         for (int64_t pp = 0; pp < P; ++pp) {
           const double xv = conv[h * P + pp];
@@ -128,7 +145,8 @@ std::vector<std::vector<double>> naive_logits(const nlohmann::json& c, Weights& 
 Tensor ids_tensor(const std::vector<std::vector<int64_t>>& rows) {
   std::vector<int64_t> flat;
   for (const auto& r : rows) flat.insert(flat.end(), r.begin(), r.end());
-  return Tensor::from_vector(flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
+  return Tensor::from_vector(
+      flat, {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())});
 }
 
 struct TempDir {
@@ -148,14 +166,16 @@ TEST(Mamba2Model, MatchesNaiveRecurrenceForBothHeads) {
     auto model = create_model(c, 3);
     Weights w = weights_of(*model);
     EXPECT_EQ(w.count("lm_head.weight"), tied ? 0u : 1u);
-    std::vector<std::vector<int64_t>> rows = {{3, 7, 1, 28, 5, 5, 0, 12, 9, 4, 2}, {8, 8, 2, 19, 6, 1, 0, 3, 3, 27, 11}};
+    std::vector<std::vector<int64_t>> rows = {{3, 7, 1, 28, 5, 5, 0, 12, 9, 4, 2},
+                                              {8, 8, 2, 19, 6, 1, 0, 3, 3, 27, 11}};
     Tensor logits = model->forward(ids_tensor(rows));
     ASSERT_EQ(logits.shape(), (Shape{2, 11, 29}));
     for (int64_t b = 0; b < 2; ++b) {
       auto ref = naive_logits(c, w, rows[b]);
       for (int64_t t = 0; t < 11; ++t)
         for (int64_t v = 0; v < 29; ++v)
-          ASSERT_NEAR(logits.at({b, t, v}), ref[t][v], 1e-4) << "b " << b << " t " << t << " v " << v;
+          ASSERT_NEAR(logits.at({b, t, v}), ref[t][v], 1e-4)
+              << "b " << b << " t " << t << " v " << v;
     }
   }
 }
@@ -163,13 +183,16 @@ TEST(Mamba2Model, MatchesNaiveRecurrenceForBothHeads) {
 TEST(Mamba2Model, DecodingWithStatesMatchesForward) {
   NoGrad no_grad;
   auto model = create_model(small_config(true), 4);
-  std::vector<std::vector<int64_t>> rows = {{3, 7, 1, 28, 5, 5, 0, 12, 9}, {8, 8, 2, 19, 6, 1, 0, 3, 3}};
+  std::vector<std::vector<int64_t>> rows = {{3, 7, 1, 28, 5, 5, 0, 12, 9},
+                                            {8, 8, 2, 19, 6, 1, 0, 3, 3}};
   Tensor full = model->forward(ids_tensor(rows));
   auto s0 = model->new_state(), s1 = model->new_state();
-  Tensor prefill = model->forward_step(ids_tensor({{3, 7, 1, 28, 5}, {8, 8, 2, 19, 6}}), {s0.get(), s1.get()});
+  Tensor prefill =
+      model->forward_step(ids_tensor({{3, 7, 1, 28, 5}, {8, 8, 2, 19, 6}}), {s0.get(), s1.get()});
   for (int64_t v = 0; v < 29; ++v) EXPECT_NEAR(prefill.at({1, v}), full.at({1, 4, v}), 1e-4);
   for (int64_t t = 5; t < 9; ++t) {
-    Tensor step = model->forward_step(ids_tensor({{rows[0][t]}, {rows[1][t]}}), {s0.get(), s1.get()});
+    Tensor step =
+        model->forward_step(ids_tensor({{rows[0][t]}, {rows[1][t]}}), {s0.get(), s1.get()});
     for (int64_t b = 0; b < 2; ++b)
       for (int64_t v = 0; v < 29; ++v) ASSERT_NEAR(step.at({b, v}), full.at({b, t, v}), 1e-4);
   }
@@ -186,7 +209,8 @@ TEST(Mamba2Model, SaveLoadRoundTripInTransformersLayout) {
   EXPECT_EQ(saved["architectures"][0], "Mamba2ForCausalLM");
   auto tensors = io::SafetensorsFile::open((dir.path / "model.safetensors").string());
   EXPECT_TRUE(tensors.has("backbone.layers.1.mixer.conv1d.weight"));
-  EXPECT_EQ(tensors.info("backbone.layers.1.mixer.conv1d.weight").shape, (Shape{36, 1, 3}));  // conv_dim = inner 16 + 2 groups x state 5 x 2
+  EXPECT_EQ(tensors.info("backbone.layers.1.mixer.conv1d.weight").shape,
+            (Shape{36, 1, 3}));  // conv_dim = inner 16 + 2 groups x state 5 x 2
   auto loaded = load_model(dir.path.string());
   Tensor ids = ids_tensor({{1, 2, 3, 4, 5, 6}});
   Tensor a = model->forward(ids), b = loaded->forward(ids);
@@ -200,16 +224,29 @@ TEST(Mamba2Model, LoadsTheOriginalStateSpacesLayout) {
   nlohmann::json hf = small_config(true);
   hf["vocab_size"] = 32;
   auto source = create_model(hf, 8);
-  const nlohmann::json original = {
-      {"d_model", 8}, {"d_intermediate", 0}, {"n_layer", 2}, {"vocab_size", 29},
-      {"ssm_cfg", {{"layer", "Mamba2"}, {"d_state", 5}, {"d_conv", 3}, {"expand", 2}, {"headdim", 4},
-                   {"ngroups", 2}, {"chunk_size", 4}}},
-      {"attn_layer_idx", nlohmann::json::array()}, {"rms_norm", true}, {"residual_in_fp32", true},
-      {"fused_add_norm", true}, {"pad_vocab_size_multiple", 8}, {"tie_embeddings", true}};
+  const nlohmann::json original = {{"d_model", 8},
+                                   {"d_intermediate", 0},
+                                   {"n_layer", 2},
+                                   {"vocab_size", 29},
+                                   {"ssm_cfg",
+                                    {{"layer", "Mamba2"},
+                                     {"d_state", 5},
+                                     {"d_conv", 3},
+                                     {"expand", 2},
+                                     {"headdim", 4},
+                                     {"ngroups", 2},
+                                     {"chunk_size", 4}}},
+                                   {"attn_layer_idx", nlohmann::json::array()},
+                                   {"rms_norm", true},
+                                   {"residual_in_fp32", true},
+                                   {"fused_add_norm", true},
+                                   {"pad_vocab_size_multiple", 8},
+                                   {"tie_embeddings", true}};
   std::vector<std::pair<std::string, Tensor>> tensors;
   for (auto& [name, t] : source->parameters()) {
     std::string stored = name == "backbone.embeddings.weight" ? "backbone.embedding.weight" : name;
-    tensors.emplace_back(stored, name.find("norm") != std::string::npos ? t->to(DType::bf16).to(DType::f32) : *t);
+    tensors.emplace_back(
+        stored, name.find("norm") != std::string::npos ? t->to(DType::bf16).to(DType::f32) : *t);
     if (name == "backbone.embeddings.weight") tensors.emplace_back("lm_head.weight", *t);
   }
   TempDir dir;
@@ -221,7 +258,8 @@ TEST(Mamba2Model, LoadsTheOriginalStateSpacesLayout) {
   Tensor ids = ids_tensor({{1, 2, 3, 4, 5, 6, 28}});
   Tensor a = source->forward(ids), b = loaded->forward(ids);
   auto av = a.to_vector<float>(), bv = b.to_vector<float>();
-  for (size_t i = 0; i < av.size(); ++i) ASSERT_NEAR(av[i], bv[i], 1e-3) << i;  // norms went through bf16
+  for (size_t i = 0; i < av.size(); ++i)
+    ASSERT_NEAR(av[i], bv[i], 1e-3) << i;  // norms went through bf16
 
   // The same weights with a mis-shaped tensor: the error names it.
   tensors[3].second = Tensor::zeros({3, 3});
@@ -255,7 +293,9 @@ TEST(Mamba2Model, BadConfigsAndCheckpointsNameTheProblem) {
     load_model(dir.path.string());
     FAIL() << "loaded a checkpoint whose shapes disagree with config.json";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("backbone.layers.0.mixer.in_proj.weight"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("backbone.layers.0.mixer.in_proj.weight"),
+              std::string::npos)
+        << e.what();
   }
 }
 
@@ -273,7 +313,8 @@ TEST(Mamba2Model, PresetsBuildAndAFewStepsLowerTheLoss) {
   auto params = model->parameters();
   nn::set_requires_grad(params, true);
   Tensor ids = ids_tensor({{1, 5, 9, 13, 17, 21, 25, 2, 6, 10}});
-  Tensor inputs = ids.narrow(1, 0, 9).contiguous(), targets = ids.narrow(1, 1, 9).contiguous().reshape({9});
+  Tensor inputs = ids.narrow(1, 0, 9).contiguous(),
+         targets = ids.narrow(1, 1, 9).contiguous().reshape({9});
   double first = 0, last = 0;
   for (int step = 0; step < 30; ++step) {
     Tensor loss = cross_entropy(model->forward(inputs).reshape({9, 29}), targets);

@@ -24,7 +24,8 @@ Tensor uniform(const Shape& shape, double low, double high, uint64_t seed) {
   return rand_uniform(shape, low, high, gen, DType::f64);
 }
 
-SsdInputs random_ssd(int64_t B, int64_t L, int64_t H, int64_t P, int64_t G, int64_t N, uint64_t seed) {
+SsdInputs random_ssd(int64_t B, int64_t L, int64_t H, int64_t P, int64_t G, int64_t N,
+                     uint64_t seed) {
   SsdInputs in;
   in.x = uniform({B, L, H, P}, -1, 1, seed);
   in.dt = uniform({B, L, H}, 0.05, 0.5, seed + 1);
@@ -38,7 +39,8 @@ SsdInputs random_ssd(int64_t B, int64_t L, int64_t H, int64_t P, int64_t G, int6
 
 TEST(Mamba2Ssd, FusedChunkedOpPassesGradcheck) {
   SsdInputs base = random_ssd(2, 9, 4, 3, 2, 4, 7);
-  std::vector<Tensor> inputs = {base.x, base.dt, base.A, base.B, base.C, base.D, base.initial_state};
+  std::vector<Tensor> inputs = {base.x, base.dt,           base.A, base.B, base.C,
+                                base.D, base.initial_state};
   auto fn = [](const std::vector<Tensor>& t) {
     return ssd_scan({t[0], t[1], t[2], t[3], t[4], t[5], t[6]}, SsdForm::chunked, 4).y;
   };
@@ -70,7 +72,8 @@ TEST(Mamba2Ssd, BadShapesNameTheTensor) {
 }
 
 TEST(Mamba2Norm, GatedGroupNormMatchesLoopsAndGradcheck) {
-  Tensor y = uniform({2, 3, 8}, -1, 1, 1), z = uniform({2, 3, 8}, -1, 1, 2), w = uniform({8}, 0.5, 1.5, 3);
+  Tensor y = uniform({2, 3, 8}, -1, 1, 1), z = uniform({2, 3, 8}, -1, 1, 2),
+         w = uniform({8}, 0.5, 1.5, 3);
   Tensor out = gated_group_rms_norm(y, z, w, 4, 1e-5);
   auto yv = y.to_vector<double>(), zv = z.to_vector<double>(), wv = w.to_vector<double>();
   auto ov = out.to_vector<double>();
@@ -87,7 +90,9 @@ TEST(Mamba2Norm, GatedGroupNormMatchesLoopsAndGradcheck) {
       for (int64_t i = 0; i < 4; ++i)
         EXPECT_NEAR(ov[row * 8 + g * 4 + i], gated[i] * scale * wv[g * 4 + i], 1e-12);
     }
-  auto fn = [](const std::vector<Tensor>& t) { return gated_group_rms_norm(t[0], t[1], t[2], 4, 1e-5); };
+  auto fn = [](const std::vector<Tensor>& t) {
+    return gated_group_rms_norm(t[0], t[1], t[2], 4, 1e-5);
+  };
   GradCheckResult r = gradcheck(fn, {y, z, w});
   EXPECT_TRUE(r.ok) << r.report;
   EXPECT_THROW(gated_group_rms_norm(y, z, w, 3, 1e-5), Error);
@@ -140,7 +145,8 @@ TEST(Mamba2Mixer, PrefillThenDecodeEqualsWholeSequence) {
   EXPECT_LT(max_diff(second, whole.narrow(0, 1, 1).narrow(1, 0, 5)), 1e-5);
   int64_t t1 = 5;
   for (int64_t t0 = 9; t0 < 13; ++t0, ++t1) {
-    Tensor ids = concat({u.narrow(0, 0, 1).narrow(1, t0, 1), u.narrow(0, 1, 1).narrow(1, t1, 1)}, 0);
+    Tensor ids =
+        concat({u.narrow(0, 0, 1).narrow(1, t0, 1), u.narrow(0, 1, 1).narrow(1, t1, 1)}, 0);
     Tensor step = m.forward_step(ids, {&s0, &s1});
     EXPECT_LT(max_diff(step.narrow(0, 0, 1), whole.narrow(0, 0, 1).narrow(1, t0, 1)), 1e-5);
     EXPECT_LT(max_diff(step.narrow(0, 1, 1), whole.narrow(0, 1, 1).narrow(1, t1, 1)), 1e-5);

@@ -13,7 +13,9 @@ std::vector<LayoutLoader>& loaders() {
 
 void register_builtin_models();  // models/registry_builtin.cpp
 
-void register_layout_loader(LayoutLoader loader) { loaders().push_back(std::move(loader)); }
+void register_layout_loader(LayoutLoader loader) {
+  loaders().push_back(std::move(loader));
+}
 
 std::unique_ptr<CausalLM> load_alternative_layout(const std::string& dir) {
   register_builtin_models();

@@ -31,8 +31,8 @@ std::pair<double, double> parse_limit(const nlohmann::json& j) {
   double low = 0.0, high = std::numeric_limits<double>::infinity();
   if (!j.contains("time_step_limit") || j["time_step_limit"].is_null()) return {low, high};
   const auto& v = j["time_step_limit"];
-  TESSERA_CHECK_INPUT(v.is_array() && v.size() == 2, "config.json: \"time_step_limit\" must be [low, high], got {}",
-                      v.dump());
+  TESSERA_CHECK_INPUT(v.is_array() && v.size() == 2,
+                      "config.json: \"time_step_limit\" must be [low, high], got {}", v.dump());
   if (v[0].is_number()) low = v[0].get<double>();
   if (v[1].is_number() && v[1].get<double>() < 1e300) high = v[1].get<double>();
   return {low, high};
@@ -49,7 +49,8 @@ Mamba2Config Mamba2Config::from_json(const nlohmann::json& j) {
   nn::Mamba2MixerConfig& m = c.mixer;
   m.hidden_size = c.hidden_size;
   m.head_dim = get_or<int64_t>(j, "head_dim", 64);
-  m.num_heads = get_or<int64_t>(j, "num_heads", c.expand * c.hidden_size / std::max<int64_t>(m.head_dim, 1));
+  m.num_heads =
+      get_or<int64_t>(j, "num_heads", c.expand * c.hidden_size / std::max<int64_t>(m.head_dim, 1));
   m.state_size = get_or<int64_t>(j, "state_size", 128);
   m.n_groups = get_or<int64_t>(j, "n_groups", 1);
   m.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4);
@@ -67,21 +68,27 @@ Mamba2Config Mamba2Config::from_json(const nlohmann::json& j) {
   if (j.contains("bos_token_id")) c.bos_token_id = j["bos_token_id"];
   if (j.contains("eos_token_id")) c.eos_token_id = j["eos_token_id"];
   if (j.contains("pad_token_id")) c.pad_token_id = j["pad_token_id"];
-  TESSERA_CHECK_INPUT(get_or<bool>(j, "rms_norm", true),
-                      "config.json: \"rms_norm\": false is not supported (Mamba-2 uses the gated RMSNorm)");
+  TESSERA_CHECK_INPUT(
+      get_or<bool>(j, "rms_norm", true),
+      "config.json: \"rms_norm\": false is not supported (Mamba-2 uses the gated RMSNorm)");
   const std::string act = get_or<std::string>(j, "hidden_act", "silu");
-  TESSERA_CHECK_INPUT(act == "silu", "config.json: hidden_act \"{}\" is not supported (silu is)", act);
-  TESSERA_CHECK_INPUT(c.vocab_size > 0 && c.hidden_size > 0 && c.num_hidden_layers >= 0,
-                      "config.json: vocab_size, hidden_size and num_hidden_layers must be positive");
-  TESSERA_CHECK_INPUT(m.num_heads > 0 && m.head_dim > 0 && m.state_size > 0 && m.conv_kernel > 1 &&
-                          m.chunk_size > 0,
-                      "config.json: num_heads, head_dim, state_size, chunk_size must be positive and "
-                      "conv_kernel at least 2");
-  TESSERA_CHECK_INPUT(m.num_heads * m.head_dim == c.expand * c.hidden_size,
-                      "config.json: num_heads {} x head_dim {} must equal expand {} x hidden_size {}",
-                      m.num_heads, m.head_dim, c.expand, c.hidden_size);
+  TESSERA_CHECK_INPUT(act == "silu", "config.json: hidden_act \"{}\" is not supported (silu is)",
+                      act);
+  TESSERA_CHECK_INPUT(
+      c.vocab_size > 0 && c.hidden_size > 0 && c.num_hidden_layers >= 0,
+      "config.json: vocab_size, hidden_size and num_hidden_layers must be positive");
+  TESSERA_CHECK_INPUT(
+      m.num_heads > 0 && m.head_dim > 0 && m.state_size > 0 && m.conv_kernel > 1 &&
+          m.chunk_size > 0,
+      "config.json: num_heads, head_dim, state_size, chunk_size must be positive and "
+      "conv_kernel at least 2");
+  TESSERA_CHECK_INPUT(
+      m.num_heads * m.head_dim == c.expand * c.hidden_size,
+      "config.json: num_heads {} x head_dim {} must equal expand {} x hidden_size {}", m.num_heads,
+      m.head_dim, c.expand, c.hidden_size);
   TESSERA_CHECK_INPUT(m.n_groups > 0 && m.num_heads % m.n_groups == 0,
-                      "config.json: num_heads {} is not a multiple of n_groups {}", m.num_heads, m.n_groups);
+                      "config.json: num_heads {} is not a multiple of n_groups {}", m.num_heads,
+                      m.n_groups);
   return c;
 }
 
@@ -142,16 +149,19 @@ Mamba2Model::Mamba2Model(const Mamba2Config& config, uint64_t seed) : config_(co
   const int64_t d = config.hidden_size;
   embeddings_ = nn::Embedding::create(config.vocab_size, d, std, gen);
   // out_proj scaled by 1/sqrt(layers) (GPT-2's prenorm-residual rescaling, as mamba_ssm does).
-  const double out_std = std / std::sqrt(static_cast<double>(std::max<int64_t>(config.num_hidden_layers, 1)));
+  const double out_std =
+      std / std::sqrt(static_cast<double>(std::max<int64_t>(config.num_hidden_layers, 1)));
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
     Mamba2Block block;
     block.norm = nn::RMSNorm::create(d, config.mixer.norm_eps);
     block.mixer = nn::Mamba2Mixer::create(config.mixer, std, gen);
-    block.mixer.out_proj.weight = rand_normal(block.mixer.out_proj.weight.shape(), 0.0, out_std, gen);
+    block.mixer.out_proj.weight =
+        rand_normal(block.mixer.out_proj.weight.shape(), 0.0, out_std, gen);
     layers_.push_back(std::move(block));
   }
   norm_f_ = nn::RMSNorm::create(d, config.mixer.norm_eps);
-  if (!config.tie_word_embeddings) lm_head_ = nn::Linear::create(d, config.vocab_size, false, std, gen);
+  if (!config.tie_word_embeddings)
+    lm_head_ = nn::Linear::create(d, config.vocab_size, false, std, gen);
 }
 
 int64_t Mamba2Model::max_positions() const {
@@ -179,7 +189,8 @@ Tensor Mamba2Model::forward(const Tensor& ids) {
 
 Tensor Mamba2Model::hidden_states(const Tensor& ids, int64_t layer) {
   check_ids(ids);
-  TESSERA_CHECK_INPUT(layer >= 0 && layer <= num_layers(), "layer {} outside [0, {}]", layer, num_layers());
+  TESSERA_CHECK_INPUT(layer >= 0 && layer <= num_layers(), "layer {} outside [0, {}]", layer,
+                      num_layers());
   Tensor x = embeddings_.forward(ids);
   if (layer == num_layers()) return norm_f_.forward(run_blocks(x, -1));
   return run_blocks(x, layer);
@@ -236,12 +247,18 @@ std::vector<std::string> Mamba2Model::optional_checkpoint_names() const {
 namespace tessera::models {
 std::map<std::string, nlohmann::json> mamba2_presets() {
   auto preset = [](int hidden, int layers, int head_dim, int state, int chunk) {
-    return nlohmann::json{{"model_type", "mamba2"},      {"hidden_size", hidden},
-                          {"num_hidden_layers", layers}, {"expand", 2},
-                          {"head_dim", head_dim},        {"num_heads", 2 * hidden / head_dim},
-                          {"state_size", state},         {"n_groups", 1},
-                          {"conv_kernel", 4},            {"chunk_size", chunk},
-                          {"layer_norm_epsilon", 1e-5},  {"tie_word_embeddings", true},
+    return nlohmann::json{{"model_type", "mamba2"},
+                          {"hidden_size", hidden},
+                          {"num_hidden_layers", layers},
+                          {"expand", 2},
+                          {"head_dim", head_dim},
+                          {"num_heads", 2 * hidden / head_dim},
+                          {"state_size", state},
+                          {"n_groups", 1},
+                          {"conv_kernel", 4},
+                          {"chunk_size", chunk},
+                          {"layer_norm_epsilon", 1e-5},
+                          {"tie_word_embeddings", true},
                           {"initializer_range", 0.02}};
   };
   return {{"tiny", preset(128, 7, 32, 64, 64)},

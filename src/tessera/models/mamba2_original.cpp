@@ -13,7 +13,8 @@ namespace tessera::models {
 namespace fs = std::filesystem;
 
 bool is_original_mamba_config(const nlohmann::json& c) {
-  return c.is_object() && !c.contains("model_type") && c.contains("d_model") && c.contains("n_layer");
+  return c.is_object() && !c.contains("model_type") && c.contains("d_model") &&
+         c.contains("n_layer");
 }
 
 namespace {
@@ -29,33 +30,41 @@ T value_or(const nlohmann::json& j, const char* key, T fallback) {
 }  // namespace
 
 nlohmann::json mamba2_config_from_original(const nlohmann::json& c) {
-  const nlohmann::json ssm = c.contains("ssm_cfg") && c["ssm_cfg"].is_object() ? c["ssm_cfg"] : nlohmann::json::object();
+  const nlohmann::json ssm =
+      c.contains("ssm_cfg") && c["ssm_cfg"].is_object() ? c["ssm_cfg"] : nlohmann::json::object();
   const std::string layer = value_or<std::string>(ssm, "layer", "Mamba1");
-  TESSERA_CHECK_INPUT(layer == "Mamba2", "config.json: ssm_cfg.layer is \"{}\"; only Mamba2 checkpoints are supported",
+  TESSERA_CHECK_INPUT(layer == "Mamba2",
+                      "config.json: ssm_cfg.layer is \"{}\"; only Mamba2 checkpoints are supported",
                       layer);
-  TESSERA_CHECK_INPUT(value_or<int64_t>(c, "d_intermediate", 0) == 0,
-                      "config.json: d_intermediate > 0 (MLP blocks between mixers) is not supported");
+  TESSERA_CHECK_INPUT(
+      value_or<int64_t>(c, "d_intermediate", 0) == 0,
+      "config.json: d_intermediate > 0 (MLP blocks between mixers) is not supported");
   TESSERA_CHECK_INPUT(!c.contains("attn_layer_idx") || c["attn_layer_idx"].empty(),
                       "config.json: attn_layer_idx (hybrid attention layers) is not supported");
-  TESSERA_CHECK_INPUT(value_or<bool>(c, "rms_norm", true), "config.json: rms_norm false is not supported");
+  TESSERA_CHECK_INPUT(value_or<bool>(c, "rms_norm", true),
+                      "config.json: rms_norm false is not supported");
   TESSERA_CHECK_INPUT(!value_or<bool>(ssm, "norm_before_gate", false),
                       "config.json: ssm_cfg.norm_before_gate true is not supported");
-  TESSERA_CHECK_INPUT(!value_or<bool>(ssm, "D_has_hdim", false), "config.json: ssm_cfg.D_has_hdim is not supported");
-  TESSERA_CHECK_INPUT(value_or<bool>(ssm, "rmsnorm", true), "config.json: ssm_cfg.rmsnorm false is not supported");
+  TESSERA_CHECK_INPUT(!value_or<bool>(ssm, "D_has_hdim", false),
+                      "config.json: ssm_cfg.D_has_hdim is not supported");
+  TESSERA_CHECK_INPUT(value_or<bool>(ssm, "rmsnorm", true),
+                      "config.json: ssm_cfg.rmsnorm false is not supported");
   const int64_t d_model = value_or<int64_t>(c, "d_model", 0);
   const int64_t expand = value_or<int64_t>(ssm, "expand", 2);
   const int64_t headdim = value_or<int64_t>(ssm, "headdim", 64);
   const int64_t d_ssm = value_or<int64_t>(ssm, "d_ssm", expand * d_model);
   TESSERA_CHECK_INPUT(d_ssm == expand * d_model,
-                      "config.json: ssm_cfg.d_ssm {} differs from expand x d_model {} (partial SSM) and is not supported",
+                      "config.json: ssm_cfg.d_ssm {} differs from expand x d_model {} (partial "
+                      "SSM) and is not supported",
                       d_ssm, expand * d_model);
-  TESSERA_CHECK_INPUT(headdim > 0 && d_ssm % headdim == 0, "config.json: d_ssm {} is not a multiple of headdim {}",
-                      d_ssm, headdim);
+  TESSERA_CHECK_INPUT(headdim > 0 && d_ssm % headdim == 0,
+                      "config.json: d_ssm {} is not a multiple of headdim {}", d_ssm, headdim);
   int64_t vocab = value_or<int64_t>(c, "vocab_size", 0);
   const int64_t multiple = value_or<int64_t>(c, "pad_vocab_size_multiple", 1);
   if (multiple > 1 && vocab % multiple) vocab += multiple - vocab % multiple;
   nlohmann::json limit = {0.0, nullptr};
-  if (ssm.contains("dt_limit") && ssm["dt_limit"].is_array() && ssm["dt_limit"].size() == 2) limit = ssm["dt_limit"];
+  if (ssm.contains("dt_limit") && ssm["dt_limit"].is_array() && ssm["dt_limit"].size() == 2)
+    limit = ssm["dt_limit"];
   return {{"model_type", "mamba2"},
           {"vocab_size", vocab},
           {"hidden_size", d_model},
@@ -113,17 +122,22 @@ std::unique_ptr<CausalLM> load_mamba2_original_layout(const std::string& dir) {
   for (auto& [name, slot] : model->parameters()) {
     expected.insert(name);
     auto it = renamed.find(name);
-    TESSERA_CHECK_INPUT(it != renamed.end(), "{}: tensor {} is missing from the checkpoint", source, name);
-    TESSERA_CHECK_INPUT(it->second.shape() == slot->shape(), "{}: tensor {} has shape {}, but config.json implies {}",
-                        source, name, shape_str(it->second.shape()), shape_str(slot->shape()));
-    TESSERA_CHECK_INPUT(is_floating(it->second.dtype()), "{}: tensor {} has dtype {}, expected a floating type",
-                        source, name, dtype_name(it->second.dtype()));
+    TESSERA_CHECK_INPUT(it != renamed.end(), "{}: tensor {} is missing from the checkpoint", source,
+                        name);
+    TESSERA_CHECK_INPUT(it->second.shape() == slot->shape(),
+                        "{}: tensor {} has shape {}, but config.json implies {}", source, name,
+                        shape_str(it->second.shape()), shape_str(slot->shape()));
+    TESSERA_CHECK_INPUT(is_floating(it->second.dtype()),
+                        "{}: tensor {} has dtype {}, expected a floating type", source, name,
+                        dtype_name(it->second.dtype()));
     *slot = it->second.to(slot->dtype()).clone().set_name(name);
   }
   const std::vector<std::string> optional = model->optional_checkpoint_names();
   for (const auto& [name, t] : renamed) {
-    const bool known = expected.count(name) || std::find(optional.begin(), optional.end(), name) != optional.end();
-    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for an original Mamba-2 checkpoint", source, name);
+    const bool known =
+        expected.count(name) || std::find(optional.begin(), optional.end(), name) != optional.end();
+    TESSERA_CHECK_INPUT(known, "{}: unexpected tensor {} for an original Mamba-2 checkpoint",
+                        source, name);
   }
   return model;
 }

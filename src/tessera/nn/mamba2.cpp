@@ -6,11 +6,12 @@
 
 namespace tessera::nn {
 
-Tensor gated_group_rms_norm(const Tensor& y, const Tensor& z, const Tensor& weight, int64_t group_size,
-                            double eps) {
+Tensor gated_group_rms_norm(const Tensor& y, const Tensor& z, const Tensor& weight,
+                            int64_t group_size, double eps) {
   const int64_t width = y.size(-1);
   TESSERA_CHECK_INPUT(group_size > 0 && width % group_size == 0,
-                      "gated norm: width {} is not a multiple of the group size {}", width, group_size);
+                      "gated norm: width {} is not a multiple of the group size {}", width,
+                      group_size);
   check_shape(weight, {width}, "gated norm weight");
   Tensor gated = mul(y, silu(z));
   Shape grouped = gated.shape();
@@ -27,7 +28,8 @@ Mamba2Mixer Mamba2Mixer::create(const Mamba2MixerConfig& c, double std, Generato
                           c.conv_kernel > 0 && c.chunk_size > 0,
                       "mamba2: sizes must be positive");
   TESSERA_CHECK_INPUT(c.n_groups > 0 && c.num_heads % c.n_groups == 0,
-                      "mamba2: num_heads {} is not a multiple of n_groups {}", c.num_heads, c.n_groups);
+                      "mamba2: num_heads {} is not a multiple of n_groups {}", c.num_heads,
+                      c.n_groups);
   Mamba2Mixer m;
   m.config = c;
   m.in_proj = Linear::create(c.hidden_size, c.in_proj_size(), c.use_bias, std, gen);
@@ -96,16 +98,20 @@ Tensor Mamba2Mixer::mix(const Tensor& u, const Tensor* conv_prefix, const Tensor
   in.C = xs[2].reshape({B, T, c.n_groups, c.state_size});
   in.D = D;
   if (initial_state) in.initial_state = *initial_state;
-  SsdOutputs out = ssd_scan(in, form_hint == 1 ? SsdForm::sequential : SsdForm::chunked, c.chunk_size);
+  SsdOutputs out =
+      ssd_scan(in, form_hint == 1 ? SsdForm::sequential : SsdForm::chunked, c.chunk_size);
   if (final_state) *final_state = out.final_state;
   Tensor y = gated_group_rms_norm(out.y.reshape({B, T, c.inner()}), z, norm_weight,
                                   c.inner() / c.n_groups, c.norm_eps);
   return out_proj.forward(y);
 }
 
-Tensor Mamba2Mixer::forward(const Tensor& u) const { return mix(u, nullptr, nullptr, 0, nullptr, nullptr); }
+Tensor Mamba2Mixer::forward(const Tensor& u) const {
+  return mix(u, nullptr, nullptr, 0, nullptr, nullptr);
+}
 
-Tensor Mamba2Mixer::forward_step(const Tensor& u, const std::vector<Mamba2LayerState*>& states) const {
+Tensor Mamba2Mixer::forward_step(const Tensor& u,
+                                 const std::vector<Mamba2LayerState*>& states) const {
   NoGrad no_grad;
   const int64_t B = u.size(0);
   TESSERA_CHECK(static_cast<int64_t>(states.size()) == B, "mamba2 mixer: {} states for batch {}",

@@ -35,8 +35,8 @@ struct Mamba2MixerConfig {
 
 // y * silu(z), RMS-normalised within each group of `group_size` channels, times weight.
 // y, z [.., width], weight [width]; differentiable (composed of recorded ops).
-Tensor gated_group_rms_norm(const Tensor& y, const Tensor& z, const Tensor& weight, int64_t group_size,
-                            double eps);
+Tensor gated_group_rms_norm(const Tensor& y, const Tensor& z, const Tensor& weight,
+                            int64_t group_size, double eps);
 
 // Per-sequence decoding state of one mixer: the last conv_kernel - 1 inputs of the conv and the
 // SSM state.
@@ -48,8 +48,8 @@ struct Mamba2LayerState {
 struct Mamba2Mixer {
   Mamba2MixerConfig config;
   Linear in_proj, out_proj;
-  Tensor conv_weight;  // [conv_dim, 1, conv_kernel] as torch's Conv1d
-  Tensor conv_bias;    // [conv_dim] or undefined
+  Tensor conv_weight;        // [conv_dim, 1, conv_kernel] as torch's Conv1d
+  Tensor conv_bias;          // [conv_dim] or undefined
   Tensor dt_bias, A_log, D;  // [heads]
   Tensor norm_weight;        // [inner]
 
@@ -65,8 +65,8 @@ struct Mamba2Mixer {
   void parameters(const std::string& prefix, ParameterRefs& out);
 
  private:
-  Tensor mix(const Tensor& u, const Tensor* conv_prefix, const Tensor* initial_state, int64_t form_hint,
-             Tensor* conv_tail, Tensor* final_state) const;
+  Tensor mix(const Tensor& u, const Tensor* conv_prefix, const Tensor* initial_state,
+             int64_t form_hint, Tensor* conv_tail, Tensor* final_state) const;
 };
 
 }  // namespace tessera::nn

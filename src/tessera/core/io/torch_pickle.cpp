@@ -24,33 +24,60 @@ struct Value;
 using ValuePtr = Value*;
 
 struct Value {
-  enum class Kind { none, boolean, integer, real, string, bytes, list, tuple, dict, global, storage, tensor, mark };
+  enum class Kind {
+    none,
+    boolean,
+    integer,
+    real,
+    string,
+    bytes,
+    list,
+    tuple,
+    dict,
+    global,
+    storage,
+    tensor,
+    mark
+  };
   Kind kind = Kind::none;
   int64_t integer = 0;
   double real = 0.0;
-  std::string text;  // string, bytes, global name ("module.name"), storage key
-  std::vector<ValuePtr> items;                          // list, tuple
+  std::string text;             // string, bytes, global name ("module.name"), storage key
+  std::vector<ValuePtr> items;  // list, tuple
   std::vector<std::pair<ValuePtr, ValuePtr>> entries;  // dict
-  DType dtype = DType::f32;                             // storage
-  int64_t numel = 0;                                    // storage
+  DType dtype = DType::f32;                            // storage
+  int64_t numel = 0;                                   // storage
   Tensor tensor;
 };
 
 const char* kind_name(Value::Kind k) {
   switch (k) {
-    case Value::Kind::none: return "None";
-    case Value::Kind::boolean: return "bool";
-    case Value::Kind::integer: return "int";
-    case Value::Kind::real: return "float";
-    case Value::Kind::string: return "str";
-    case Value::Kind::bytes: return "bytes";
-    case Value::Kind::list: return "list";
-    case Value::Kind::tuple: return "tuple";
-    case Value::Kind::dict: return "dict";
-    case Value::Kind::global: return "global";
-    case Value::Kind::storage: return "storage";
-    case Value::Kind::tensor: return "tensor";
-    case Value::Kind::mark: return "mark";
+    case Value::Kind::none:
+      return "None";
+    case Value::Kind::boolean:
+      return "bool";
+    case Value::Kind::integer:
+      return "int";
+    case Value::Kind::real:
+      return "float";
+    case Value::Kind::string:
+      return "str";
+    case Value::Kind::bytes:
+      return "bytes";
+    case Value::Kind::list:
+      return "list";
+    case Value::Kind::tuple:
+      return "tuple";
+    case Value::Kind::dict:
+      return "dict";
+    case Value::Kind::global:
+      return "global";
+    case Value::Kind::storage:
+      return "storage";
+    case Value::Kind::tensor:
+      return "tensor";
+    case Value::Kind::mark:
+      return "mark";
   }
   return "?";
 }
@@ -67,7 +94,8 @@ const std::unordered_map<std::string, DType>& storage_types() {
 }
 
 const std::set<std::string>& allowed_globals() {
-  static const std::set<std::string> names = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+  static const std::set<std::string> names = {"collections.OrderedDict",
+                                              "torch._utils._rebuild_tensor_v2",
                                               "torch._utils._rebuild_parameter"};
   return names;
 }
@@ -81,48 +109,121 @@ class Unpickler {
     while (true) {
       const uint8_t op = byte();
       switch (op) {
-        case 0x80: byte(); break;                 // PROTO
-        case 0x95: take(8); break;                // FRAME: framing is only a hint
-        case '.': return finish();                // STOP
-        case '(': push(make(Value::Kind::mark)); break;
-        case '}': push(make(Value::Kind::dict)); break;
-        case ']': push(make(Value::Kind::list)); break;
-        case ')': push(make(Value::Kind::tuple)); break;
-        case 'N': push(make(Value::Kind::none)); break;
-        case 0x88: push(boolean(true)); break;
-        case 0x89: push(boolean(false)); break;
-        case 'K': push(integer(byte())); break;
-        case 'M': push(integer(little(2))); break;
-        case 'J': push(integer(static_cast<int32_t>(static_cast<uint32_t>(little(4))))); break;
-        case 0x8a: push(integer(long1())); break;
-        case 'G': push(real()); break;
-        case 'X': push(text(Value::Kind::string, little(4))); break;
-        case 0x8c: push(text(Value::Kind::string, byte())); break;
-        case 0x8d: push(text(Value::Kind::string, little(8))); break;
-        case 'T': push(text(Value::Kind::bytes, little(4))); break;
-        case 'U': push(text(Value::Kind::bytes, byte())); break;
-        case 'B': push(text(Value::Kind::bytes, little(4))); break;
-        case 'C': push(text(Value::Kind::bytes, byte())); break;
-        case 0x8e: push(text(Value::Kind::bytes, little(8))); break;
-        case 'q': memo_[byte()] = top(); break;          // BINPUT
-        case 'r': memo_[little(4)] = top(); break;       // LONG_BINPUT
-        case 0x94: memo_[memo_.size()] = top(); break;   // MEMOIZE
-        case 'h': push(memo(byte())); break;             // BINGET
-        case 'j': push(memo(little(4))); break;          // LONG_BINGET
-        case 't': push(tuple(pop_to_mark())); break;
-        case 0x85: push(tuple(pop_n(1))); break;
-        case 0x86: push(tuple(pop_n(2))); break;
-        case 0x87: push(tuple(pop_n(3))); break;
-        case 'l': push(list(pop_to_mark())); break;
-        case 'd': push(dict(pop_to_mark())); break;
-        case 'a': append({pop()}); break;
-        case 'e': append(pop_to_mark()); break;
+        case 0x80:
+          byte();
+          break;  // PROTO
+        case 0x95:
+          take(8);
+          break;  // FRAME: framing is only a hint
+        case '.':
+          return finish();  // STOP
+        case '(':
+          push(make(Value::Kind::mark));
+          break;
+        case '}':
+          push(make(Value::Kind::dict));
+          break;
+        case ']':
+          push(make(Value::Kind::list));
+          break;
+        case ')':
+          push(make(Value::Kind::tuple));
+          break;
+        case 'N':
+          push(make(Value::Kind::none));
+          break;
+        case 0x88:
+          push(boolean(true));
+          break;
+        case 0x89:
+          push(boolean(false));
+          break;
+        case 'K':
+          push(integer(byte()));
+          break;
+        case 'M':
+          push(integer(little(2)));
+          break;
+        case 'J':
+          push(integer(static_cast<int32_t>(static_cast<uint32_t>(little(4)))));
+          break;
+        case 0x8a:
+          push(integer(long1()));
+          break;
+        case 'G':
+          push(real());
+          break;
+        case 'X':
+          push(text(Value::Kind::string, little(4)));
+          break;
+        case 0x8c:
+          push(text(Value::Kind::string, byte()));
+          break;
+        case 0x8d:
+          push(text(Value::Kind::string, little(8)));
+          break;
+        case 'T':
+          push(text(Value::Kind::bytes, little(4)));
+          break;
+        case 'U':
+          push(text(Value::Kind::bytes, byte()));
+          break;
+        case 'B':
+          push(text(Value::Kind::bytes, little(4)));
+          break;
+        case 'C':
+          push(text(Value::Kind::bytes, byte()));
+          break;
+        case 0x8e:
+          push(text(Value::Kind::bytes, little(8)));
+          break;
+        case 'q':
+          memo_[byte()] = top();
+          break;  // BINPUT
+        case 'r':
+          memo_[little(4)] = top();
+          break;  // LONG_BINPUT
+        case 0x94:
+          memo_[memo_.size()] = top();
+          break;  // MEMOIZE
+        case 'h':
+          push(memo(byte()));
+          break;  // BINGET
+        case 'j':
+          push(memo(little(4)));
+          break;  // LONG_BINGET
+        case 't':
+          push(tuple(pop_to_mark()));
+          break;
+        case 0x85:
+          push(tuple(pop_n(1)));
+          break;
+        case 0x86:
+          push(tuple(pop_n(2)));
+          break;
+        case 0x87:
+          push(tuple(pop_n(3)));
+          break;
+        case 'l':
+          push(list(pop_to_mark()));
+          break;
+        case 'd':
+          push(dict(pop_to_mark()));
+          break;
+        case 'a':
+          append({pop()});
+          break;
+        case 'e':
+          append(pop_to_mark());
+          break;
         case 's': {
           std::vector<ValuePtr> kv = pop_n(2);
           setitems(kv);
           break;
         }
-        case 'u': setitems(pop_to_mark()); break;
+        case 'u':
+          setitems(pop_to_mark());
+          break;
         case 'c': {  // GLOBAL: "module\nname\n" (read in order: operands of + are unsequenced)
           const std::string module = line();
           push(global(module + "." + line()));
@@ -135,8 +236,10 @@ class Unpickler {
           push(global(mn[0]->text + "." + mn[1]->text));
           break;
         }
-        case 'Q': push(persistent(pop())); break;  // BINPERSID
-        case 'R': {                                  // REDUCE
+        case 'Q':
+          push(persistent(pop()));
+          break;     // BINPERSID
+        case 'R': {  // REDUCE
           ValuePtr args = pop(), callable = pop();
           push(reduce(callable, args));
           break;
@@ -247,8 +350,10 @@ class Unpickler {
   }
   ValuePtr global(const std::string& name) {
     if (!allowed_globals().count(name) && !storage_types().count(name))
-      fail("global {} is not allowed (only tensors, storages and OrderedDict are read; nothing is executed)",
-           name);
+      fail(
+          "global {} is not allowed (only tensors, storages and OrderedDict are read; nothing is "
+          "executed)",
+          name);
     auto v = make(Value::Kind::global);
     v->text = name;
     return v;
@@ -287,7 +392,8 @@ class Unpickler {
     return it->second;
   }
   void expect(const ValuePtr& v, Value::Kind kind, const char* what) {
-    if (v->kind != kind) fail("{} must be a {}, got a {}", what, kind_name(kind), kind_name(v->kind));
+    if (v->kind != kind)
+      fail("{} must be a {}, got a {}", what, kind_name(kind), kind_name(v->kind));
   }
   void append(const std::vector<ValuePtr>& items) {
     ValuePtr target = top();
@@ -304,7 +410,8 @@ class Unpickler {
   // ('storage', storage_type, key, location, numel) -> the bytes of <prefix>data/<key>.
   ValuePtr persistent(const ValuePtr& pid) {
     expect(pid, Value::Kind::tuple, "persistent id");
-    if (pid->items.size() != 5 || pid->items[0]->kind != Value::Kind::string || pid->items[0]->text != "storage")
+    if (pid->items.size() != 5 || pid->items[0]->kind != Value::Kind::string ||
+        pid->items[0]->text != "storage")
       fail("persistent id is not a ('storage', type, key, location, numel) tuple");
     expect(pid->items[1], Value::Kind::global, "storage type");
     auto type = storage_types().find(pid->items[1]->text);
@@ -347,7 +454,8 @@ class Unpickler {
   }
 
   ValuePtr rebuild_tensor(const Value& args) {
-    if (args.items.size() < 4) fail("_rebuild_tensor_v2 needs (storage, offset, size, stride, ...)");
+    if (args.items.size() < 4)
+      fail("_rebuild_tensor_v2 needs (storage, offset, size, stride, ...)");
     expect(args.items[0], Value::Kind::storage, "_rebuild_tensor_v2 storage");
     expect(args.items[1], Value::Kind::integer, "_rebuild_tensor_v2 offset");
     const Value& storage = *args.items[0];
@@ -360,8 +468,8 @@ class Unpickler {
     const ZipEntry* zip_entry = archive_.find(entry);
     if (!zip_entry) fail("storage {} has no archive entry {}", storage.text, entry);
     if (static_cast<uint64_t>(storage.numel) > zip_entry->size / element)
-      fail("storage {} claims {} elements but {} holds {} bytes", storage.text, storage.numel, entry,
-           zip_entry->size);
+      fail("storage {} claims {} elements but {} holds {} bytes", storage.text, storage.numel,
+           entry, zip_entry->size);
     // The largest element index the view reaches must lie inside the storage.
     int64_t last = offset, count = 1;
     bool empty = false;
@@ -372,14 +480,16 @@ class Unpickler {
           (shape[d] - 1) > (std::numeric_limits<int64_t>::max() - last) / stride[d])
         fail("tensor view overflows");
       if (shape[d] > 0) last += (shape[d] - 1) * stride[d];
-      if (shape[d] > 0 && count > std::numeric_limits<int64_t>::max() / shape[d]) fail("tensor size overflows");
+      if (shape[d] > 0 && count > std::numeric_limits<int64_t>::max() / shape[d])
+        fail("tensor size overflows");
       count *= shape[d];
     }
     if (offset < 0 || (!empty && last >= storage.numel))
-      fail("tensor view (offset {}, size {}) reaches past its storage of {} elements", offset, shape_str(shape),
-           storage.numel);
+      fail("tensor view (offset {}, size {}) reaches past its storage of {} elements", offset,
+           shape_str(shape), storage.numel);
     // Overlapping views (stride 0) would let a few stored bytes claim any size: refuse them.
-    if (count > storage.numel) fail("tensor of {} elements is larger than its storage of {}", count, storage.numel);
+    if (count > storage.numel)
+      fail("tensor of {} elements is larger than its storage of {}", count, storage.numel);
     auto bytes = storage_bytes(entry);
     Tensor t = Tensor::empty(shape, storage.dtype);
     auto* out = static_cast<uint8_t*>(t.raw_data());
@@ -432,12 +542,12 @@ class Unpickler {
   std::map<std::string, std::shared_ptr<Storage>> storages_;
 };
 
-void flatten(const Value& dict, const std::string& prefix, std::map<std::string, Tensor>& out, int depth,
-             const std::string& source) {
+void flatten(const Value& dict, const std::string& prefix, std::map<std::string, Tensor>& out,
+             int depth, const std::string& source) {
   TESSERA_CHECK_INPUT(depth < 16, "{}: state dict nested deeper than 16 levels", source);
   for (const auto& [key, value] : dict.entries) {
-    TESSERA_CHECK_INPUT(key->kind == Value::Kind::string, "{}: state dict key is a {}, not a string", source,
-                        kind_name(key->kind));
+    TESSERA_CHECK_INPUT(key->kind == Value::Kind::string,
+                        "{}: state dict key is a {}, not a string", source, kind_name(key->kind));
     const std::string name = prefix + key->text;
     if (value->kind == Value::Kind::tensor) {
       TESSERA_CHECK_INPUT(!out.count(name), "{}: tensor {} appears twice", source, name);
@@ -461,13 +571,15 @@ std::map<std::string, Tensor> read_torch_state_dict(const ZipArchive& archive) {
       }
     }
   }
-  TESSERA_CHECK_INPUT(pickle != nullptr, "{}: no data.pkl in the archive (not a torch.save file)", archive.source());
+  TESSERA_CHECK_INPUT(pickle != nullptr, "{}: no data.pkl in the archive (not a torch.save file)",
+                      archive.source());
   const std::string prefix = pickle->name.substr(0, pickle->name.size() - 8);
   std::shared_ptr<Storage> bytes = archive.read(pickle->name);
   Unpickler unpickler(static_cast<const uint8_t*>(bytes->data()), bytes->nbytes(), archive, prefix);
   ValuePtr root = unpickler.run();
-  TESSERA_CHECK_INPUT(root->kind == Value::Kind::dict, "{}: the pickle holds a {}, not a state dict",
-                      archive.source(), kind_name(root->kind));
+  TESSERA_CHECK_INPUT(root->kind == Value::Kind::dict,
+                      "{}: the pickle holds a {}, not a state dict", archive.source(),
+                      kind_name(root->kind));
   std::map<std::string, Tensor> out;
   flatten(*root, "", out, 0, archive.source());
   return out;
@@ -477,9 +589,10 @@ std::map<std::string, Tensor> load_torch_state_dict(const std::string& path) {
   std::shared_ptr<MappedFile> file = MappedFile::open(path);
   const uint8_t* b = file->data();
   if (file->size() >= 2 && b[0] == 0x80 && b[1] <= 5)
-    throw bad_input("{}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with "
-                    "torch.save(..., _use_new_zipfile_serialization=True)",
-                    path);
+    throw bad_input(
+        "{}: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with "
+        "torch.save(..., _use_new_zipfile_serialization=True)",
+        path);
   TESSERA_CHECK_INPUT(file->size() >= 4 && b[0] == 'P' && b[1] == 'K',
                       "{}: not a PyTorch zip checkpoint (no ZIP signature)", path);
   return read_torch_state_dict(ZipArchive::parse(file->data(), file->size(), path, file));

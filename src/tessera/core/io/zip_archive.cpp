@@ -23,8 +23,8 @@ struct Reader {
   const std::string& source;
   void need(uint64_t offset, uint64_t count, const char* what) const {
     TESSERA_CHECK_INPUT(offset <= size && count <= size - offset,
-                        "{}: truncated ZIP archive ({} at byte {} runs past the end, {} bytes)", source,
-                        what, offset, size);
+                        "{}: truncated ZIP archive ({} at byte {} runs past the end, {} bytes)",
+                        source, what, offset, size);
   }
   uint16_t u16(uint64_t at, const char* what) const {
     need(at, 2, what);
@@ -70,7 +70,8 @@ ZipArchive ZipArchive::parse(const uint8_t* bytes, size_t size, std::string sour
     }
     if (at == lowest) break;
   }
-  TESSERA_CHECK_INPUT(end >= 0, "{}: not a ZIP archive (no end of central directory record)", zip.source_);
+  TESSERA_CHECK_INPUT(end >= 0, "{}: not a ZIP archive (no end of central directory record)",
+                      zip.source_);
   TESSERA_CHECK_INPUT(r.u16(end + 4, "disk number") == 0 && r.u16(end + 6, "disk number") == 0,
                       "{}: multi-disk ZIP archives are not supported", zip.source_);
   uint64_t count = r.u16(end + 10, "entry count");
@@ -85,8 +86,9 @@ ZipArchive ZipArchive::parse(const uint8_t* bytes, size_t size, std::string sour
     directory_offset = r.u64(record + 48, "zip64 directory offset");
   }
   r.need(directory_offset, directory_size, "central directory");
-  TESSERA_CHECK_INPUT(count <= directory_size / 46 + 1, "{}: central directory claims {} entries in {} bytes",
-                      zip.source_, count, directory_size);
+  TESSERA_CHECK_INPUT(count <= directory_size / 46 + 1,
+                      "{}: central directory claims {} entries in {} bytes", zip.source_, count,
+                      directory_size);
   uint64_t at = directory_offset;
   for (uint64_t i = 0; i < count; ++i) {
     TESSERA_CHECK_INPUT(r.u32(at, "central header") == kCentralHeader,
@@ -113,21 +115,24 @@ ZipArchive ZipArchive::parse(const uint8_t* bytes, size_t size, std::string sour
       uint64_t field = extra + 4;
       if (id == 0x0001) {
         if (e.size == 0xFFFFFFFFu) e.size = r.u64(field, "zip64 size"), field += 8;
-        if (e.compressed_size == 0xFFFFFFFFu) e.compressed_size = r.u64(field, "zip64 compressed size"), field += 8;
+        if (e.compressed_size == 0xFFFFFFFFu)
+          e.compressed_size = r.u64(field, "zip64 compressed size"), field += 8;
         if (local == 0xFFFFFFFFu) local = r.u64(field, "zip64 offset");
       }
       extra += 4 + static_cast<uint64_t>(length);
     }
     TESSERA_CHECK_INPUT(r.u32(local, "local header") == kLocalHeader,
                         "{}: local header of entry {} is corrupt", zip.source_, e.name);
-    e.data_offset = local + 30 + r.u16(local + 26, "local name length") + r.u16(local + 28, "local extra length");
+    e.data_offset = local + 30 + r.u16(local + 26, "local name length") +
+                    r.u16(local + 28, "local extra length");
     r.need(e.data_offset, e.compressed_size, "entry data");
-    TESSERA_CHECK_INPUT(e.method == 0 || e.method == 8,
-                        "{}: entry {} uses compression method {} (only stored and deflate are supported)",
-                        zip.source_, e.name, e.method);
+    TESSERA_CHECK_INPUT(
+        e.method == 0 || e.method == 8,
+        "{}: entry {} uses compression method {} (only stored and deflate are supported)",
+        zip.source_, e.name, e.method);
     TESSERA_CHECK_INPUT(e.method != 0 || e.size == e.compressed_size,
-                        "{}: stored entry {} has size {} but {} stored bytes", zip.source_, e.name, e.size,
-                        e.compressed_size);
+                        "{}: stored entry {} has size {} but {} stored bytes", zip.source_, e.name,
+                        e.size, e.compressed_size);
     zip.index_[e.name] = zip.entries_.size();
     zip.entries_.push_back(std::move(e));
     at += 46 + static_cast<uint64_t>(name_length) + extra_length + comment_length;
@@ -150,9 +155,10 @@ std::shared_ptr<Storage> ZipArchive::read(const std::string& name) const {
   }
   // Deflate expands at most 1032:1, so a larger recorded size is a corrupt (or hostile) header;
   // refusing it here avoids allocating whatever the header claims.
-  TESSERA_CHECK_INPUT(e->size / 1032 <= e->compressed_size + 1,
-                      "{}: entry {} claims {} bytes from {} deflated bytes (more than deflate can expand)",
-                      source_, name, e->size, e->compressed_size);
+  TESSERA_CHECK_INPUT(
+      e->size / 1032 <= e->compressed_size + 1,
+      "{}: entry {} claims {} bytes from {} deflated bytes (more than deflate can expand)", source_,
+      name, e->size, e->compressed_size);
   std::shared_ptr<Storage> out = Storage::allocate(e->size);
   z_stream stream{};
   TESSERA_CHECK(inflateInit2(&stream, -MAX_WBITS) == Z_OK, "zlib: inflateInit2 failed");
@@ -174,11 +180,13 @@ std::shared_ptr<Storage> ZipArchive::read(const std::string& name) const {
     if (status == Z_OK && in_before == stream.avail_in && out_before == stream.avail_out) break;
   }
   inflateEnd(&stream);
-  TESSERA_CHECK_INPUT(status == Z_STREAM_END && produced == e->size,
-                      "{}: entry {} does not inflate to its recorded {} bytes (corrupt deflate data)", source_,
-                      name, e->size);
-  const uint32_t crc = static_cast<uint32_t>(
-      crc32_z(crc32_z(0L, Z_NULL, 0), static_cast<const Bytef*>(out->data()), static_cast<z_size_t>(e->size)));
+  TESSERA_CHECK_INPUT(
+      status == Z_STREAM_END && produced == e->size,
+      "{}: entry {} does not inflate to its recorded {} bytes (corrupt deflate data)", source_,
+      name, e->size);
+  const uint32_t crc =
+      static_cast<uint32_t>(crc32_z(crc32_z(0L, Z_NULL, 0), static_cast<const Bytef*>(out->data()),
+                                    static_cast<z_size_t>(e->size)));
   TESSERA_CHECK_INPUT(crc == e->crc32, "{}: entry {} fails its CRC-32 check", source_, name);
   return out;
 }

@@ -37,7 +37,9 @@ void ssd_quadratic(const SsdShape& shape, const T* x, const T* dt, const T* A, c
                    const T* C, const T* D, const T* initial_state, T* final_state, T* y);
 
 // Number of chunks for a length (the last chunk may be shorter).
-inline int64_t ssd_num_chunks(int64_t length, int64_t chunk) { return (length + chunk - 1) / chunk; }
+inline int64_t ssd_num_chunks(int64_t length, int64_t chunk) {
+  return (length + chunk - 1) / chunk;
+}
 
 // chunk_states (may be null): [batch, num_chunks + 1, heads, head_dim, state], the state entering
 // each chunk and, last, the final state; the backward reads them instead of recomputing.
@@ -62,8 +64,8 @@ struct SsdGradients {
 };
 
 template <typename T>
-void ssd_chunked_backward(const SsdShape& shape, int64_t chunk, const T* x, const T* dt,
-                          const T* A, const T* B, const T* C, const T* D, const T* chunk_states,
-                          const T* dy, const T* d_final_state, const SsdGradients<T>& grads);
+void ssd_chunked_backward(const SsdShape& shape, int64_t chunk, const T* x, const T* dt, const T* A,
+                          const T* B, const T* C, const T* D, const T* chunk_states, const T* dy,
+                          const T* d_final_state, const SsdGradients<T>& grads);
 
 }  // namespace tessera::kernels

@@ -1,9 +1,9 @@
 // Backward of the chunked SSD (ssd_chunked.cpp), step by step in reverse:
 //   state to output  Y_off_i = exp(a_i) H_c C_i          -> dH_c, dC, d(cum)
-//   state passing    H_c+1 = exp(a_end) H_c + S_c         -> reverse scan: G_c = dH_c + exp(a_end) G_c+1
-//   chunk state      S_c = sum_j w_j x_j B_j^T, w_j = exp(a_end - a_j) dt_j
-//   intra-chunk      Y_diag = M X, M = (C B^T) o exp(a_i - a_j) o dt_j (j <= i)
-//   cumulative sums  a_i = sum_{r<=i} dt_r A              -> reverse cumulative sum into ddt, dA
+//   state passing    H_c+1 = exp(a_end) H_c + S_c         -> reverse scan: G_c = dH_c + exp(a_end)
+//   G_c+1 chunk state      S_c = sum_j w_j x_j B_j^T, w_j = exp(a_end - a_j) dt_j intra-chunk
+//   Y_diag = M X, M = (C B^T) o exp(a_i - a_j) o dt_j (j <= i) cumulative sums  a_i = sum_{r<=i}
+//   dt_r A              -> reverse cumulative sum into ddt, dA
 // The per-chunk products are BLAS calls, as in the forward.
 #include "tessera/kernels/cpu/gemm.h"
 #include "tessera/kernels/cpu/parallel_policy.h"
@@ -20,9 +20,19 @@ struct BackwardScratch {
   std::vector<T> gram, mask, grad_mask, grad_gram, cum, grad_cum, scaled, rows_qp, rows_qn, dB_acc,
       dC_acc, row_scale, col_scale;
   BackwardScratch(int64_t Q, int64_t P, int64_t N)
-      : gram(Q * Q), mask(Q * Q), grad_mask(Q * Q), grad_gram(Q * Q), cum(Q), grad_cum(Q),
-        scaled(Q * std::max(P, N)), rows_qp(Q * P), rows_qn(Q * N), dB_acc(Q * N), dC_acc(Q * N),
-        row_scale(Q), col_scale(Q) {}
+      : gram(Q * Q),
+        mask(Q * Q),
+        grad_mask(Q * Q),
+        grad_gram(Q * Q),
+        cum(Q),
+        grad_cum(Q),
+        scaled(Q * std::max(P, N)),
+        rows_qp(Q * P),
+        rows_qn(Q * N),
+        dB_acc(Q * N),
+        dC_acc(Q * N),
+        row_scale(Q),
+        col_scale(Q) {}
 };
 
 }  // namespace
@@ -43,7 +53,9 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
   // grad_states[b][c][h]: first dH_c from Y_off, then (after the reverse scan) the gradient G_c+1
   // of the state leaving chunk c, i.e. of S_c.
   std::vector<T> grad_states(static_cast<size_t>(s.batch * nc * H * PN));
-  auto grad_at = [&](int64_t b, int64_t c, int64_t h) { return grad_states.data() + ((b * nc + c) * H + h) * PN; };
+  auto grad_at = [&](int64_t b, int64_t c, int64_t h) {
+    return grad_states.data() + ((b * nc + c) * H + h) * PN;
+  };
   std::vector<T> grad_end(static_cast<size_t>(s.batch * nc * H), T(0));  // d a_end from the scan
 
   // dH_c = sum_i exp(a_i) dy_i C_i^T, parallel over (batch, head, chunk).
@@ -71,7 +83,8 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
   for (int64_t bh = 0; bh < s.batch * H; ++bh) {
     const int64_t b = bh / H, h = bh % H;
     std::vector<T> carry(PN, T(0)), cum(chunk);
-    if (d_final_state) std::copy(d_final_state + bh * PN, d_final_state + (bh + 1) * PN, carry.begin());
+    if (d_final_state)
+      std::copy(d_final_state + bh * PN, d_final_state + (bh + 1) * PN, carry.begin());
     for (int64_t c = nc - 1; c >= 0; --c) {
       const int64_t t0 = c * chunk, Q = std::min(chunk, L - t0);
       cumulative_decay(dt + (b * L + t0) * H + h, H, Q, A[h], cum.data());
@@ -134,7 +147,8 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
           return factored ? row_scale[i] * col_scale[j] : std::exp(cum[i] - cum[j]);
         };
         for (int64_t i = 0; i < Q; ++i) {
-          for (int64_t j = 0; j <= i; ++j) mask[i * Q + j] = w.gram[i * Q + j] * decay_of(i, j) * dtc[j * H];
+          for (int64_t j = 0; j <= i; ++j)
+            mask[i * Q + j] = w.gram[i * Q + j] * decay_of(i, j) * dtc[j * H];
           for (int64_t j = i + 1; j < Q; ++j) mask[i * Q + j] = T(0);
         }
         T* dx = local_dx.data();
@@ -163,7 +177,8 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
           for (int64_t p = 0; p < P; ++p) scaled[i * P + p] = decay * dyc[i * H * P + p];
         }
         T* rows_qn = w.rows_qn.data();
-        gemm<T>(false, false, Q, N, P, T(1), scaled, P, state_at(it.b, it.c, h), N, T(0), rows_qn, N);
+        gemm<T>(false, false, Q, N, P, T(1), scaled, P, state_at(it.b, it.c, h), N, T(0), rows_qn,
+                N);
         for (int64_t i = 0; i < Q; ++i) {
           T dot = T(0);
           for (int64_t n = 0; n < N; ++n) {
@@ -172,7 +187,8 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
           }
           grad_cum[i] += dot;
         }
-        // Chunk state: with G = dS_c, dx_j += w_j (B G^T)_j, dB_j += w_j (X G)_j, dw_j = x_j.(B G^T)_j.
+        // Chunk state: with G = dS_c, dx_j += w_j (B G^T)_j, dB_j += w_j (X G)_j, dw_j = x_j.(B
+        // G^T)_j.
         const T* grad_state = grad_at(it.b, it.c, h);
         T* rows_qp = w.rows_qp.data();
         gemm<T>(false, true, Q, P, N, T(1), Bc, G * N, grad_state, N, T(0), rows_qp, P);
@@ -224,12 +240,16 @@ void ssd_chunked_backward(const SsdShape& s, int64_t chunk, const T* x, const T*
       for (int64_t i = 0; i < Q; ++i) {
         const int64_t row = ((it.b * L + t0 + i) * G + it.g) * N;
         if (!partial_bc) {
-          if (out.dB) std::copy(w.dB_acc.begin() + i * N, w.dB_acc.begin() + (i + 1) * N, out.dB + row);
-          if (out.dC) std::copy(w.dC_acc.begin() + i * N, w.dC_acc.begin() + (i + 1) * N, out.dC + row);
+          if (out.dB)
+            std::copy(w.dB_acc.begin() + i * N, w.dB_acc.begin() + (i + 1) * N, out.dB + row);
+          if (out.dC)
+            std::copy(w.dC_acc.begin() + i * N, w.dC_acc.begin() + (i + 1) * N, out.dC + row);
         } else if (out.dB || out.dC) {
           const int64_t offset = block * s.batch * L * G * N + row;
-          std::copy(w.dB_acc.begin() + i * N, w.dB_acc.begin() + (i + 1) * N, partial_B.begin() + offset);
-          std::copy(w.dC_acc.begin() + i * N, w.dC_acc.begin() + (i + 1) * N, partial_C.begin() + offset);
+          std::copy(w.dB_acc.begin() + i * N, w.dB_acc.begin() + (i + 1) * N,
+                    partial_B.begin() + offset);
+          std::copy(w.dC_acc.begin() + i * N, w.dC_acc.begin() + (i + 1) * N,
+                    partial_C.begin() + offset);
         }
       }
     }

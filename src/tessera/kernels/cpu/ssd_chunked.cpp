@@ -41,7 +41,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
   // Without a caller's chunk_states (inference) the chunks go in windows of kWindow, carrying
   // the state from one window to the next, so memory stays bounded and cache-warm for any L.
   constexpr int64_t kWindow = 16;
-  const int64_t window = chunk_states ? std::max<int64_t>(nc, 1) : std::min<int64_t>(std::max<int64_t>(nc, 1), kWindow);
+  const int64_t window = chunk_states ? std::max<int64_t>(nc, 1)
+                                      : std::min<int64_t>(std::max<int64_t>(nc, 1), kWindow);
   std::unique_ptr<T[]> owned_states;
   if (!chunk_states) {
     owned_states.reset(new T[static_cast<size_t>(s.batch * (window + 1) * H * PN)]);
@@ -92,7 +93,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
           chunk_decay[(it.b * window + it.c) * H + h] = std::exp(end);
         }
         gemm<T>(true, false, width, N, Q, T(1), scratch.weighted.data(), width,
-                B + ((it.b * L + t0) * G + it.g) * N, G * N, T(0), state_at(it.b, it.c + 1, it.head_begin), N);
+                B + ((it.b * L + t0) * G + it.g) * N, G * N, T(0),
+                state_at(it.b, it.c + 1, it.head_begin), N);
       }
     }
 
@@ -121,8 +123,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
         const T* Bc = B + ((it.b * L + t0) * G + it.g) * N;
         const T* Cc = C + ((it.b * L + t0) * G + it.g) * N;
         T* y_block = y + ((it.b * L + t0) * H + it.head_begin) * P;
-        gemm<T>(false, true, Q, heads * P, N, T(1), Cc, G * N, state_at(it.b, it.c, it.head_begin), N, T(0), y_block,
-                H * P);
+        gemm<T>(false, true, Q, heads * P, N, T(1), Cc, G * N, state_at(it.b, it.c, it.head_begin),
+                N, T(0), y_block, H * P);
         gemm<T>(false, true, Q, Q, N, T(1), Cc, G * N, Bc, G * N, T(0), scratch.gram.data(), Q);
         for (int64_t h = it.head_begin; h < it.head_end; ++h) {
           const T* dtc = dt + (it.b * L + t0) * H + h;
@@ -134,8 +136,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
             const T decay = std::exp(cum[i]);
             for (int64_t p = 0; p < P; ++p) yc[i * H * P + p] *= decay;
           }
-          masked_decay_product(scratch.gram.data(), cum, dtc, H, Q, scratch.mask.data(), scratch.row_scale.data(),
-                               scratch.col_scale.data());
+          masked_decay_product(scratch.gram.data(), cum, dtc, H, Q, scratch.mask.data(),
+                               scratch.row_scale.data(), scratch.col_scale.data());
           gemm<T>(false, false, Q, P, Q, T(1), scratch.mask.data(), Q, xc, H * P, T(1), yc, H * P);
           if (D) {
             for (int64_t i = 0; i < Q; ++i)
@@ -152,7 +154,8 @@ void ssd_chunked(const SsdShape& s, int64_t chunk, const T* x, const T* dt, cons
   }
   if (final_state) {
     for (int64_t b = 0; b < s.batch; ++b)
-      std::copy(state_at(b, last_slot, 0), state_at(b, last_slot, 0) + H * PN, final_state + b * H * PN);
+      std::copy(state_at(b, last_slot, 0), state_at(b, last_slot, 0) + H * PN,
+                final_state + b * H * PN);
   }
 }
 

@@ -45,8 +45,8 @@ bool factor_decays(const T* cum, int64_t count, T* row_scale, T* col_scale) {
 
 // mask[i, j] = gram[i, j] * exp(cum[i] - cum[j]) * dt[j] for j <= i, zero above the diagonal.
 template <typename T>
-void masked_decay_product(const T* gram, const T* cum, const T* dt, int64_t dt_stride, int64_t Q, T* mask,
-                          T* row_scale, T* col_scale) {
+void masked_decay_product(const T* gram, const T* cum, const T* dt, int64_t dt_stride, int64_t Q,
+                          T* mask, T* row_scale, T* col_scale) {
   if (factor_decays(cum, Q, row_scale, col_scale)) {
     for (int64_t j = 0; j < Q; ++j) col_scale[j] *= dt[j * dt_stride];
     for (int64_t i = 0; i < Q; ++i) {
@@ -60,7 +60,8 @@ void masked_decay_product(const T* gram, const T* cum, const T* dt, int64_t dt_s
     return;
   }
   for (int64_t i = 0; i < Q; ++i) {
-    for (int64_t j = 0; j <= i; ++j) mask[i * Q + j] = gram[i * Q + j] * std::exp(cum[i] - cum[j]) * dt[j * dt_stride];
+    for (int64_t j = 0; j <= i; ++j)
+      mask[i * Q + j] = gram[i * Q + j] * std::exp(cum[i] - cum[j]) * dt[j * dt_stride];
     for (int64_t j = i + 1; j < Q; ++j) mask[i * Q + j] = T(0);
   }
 }

@@ -11,19 +11,20 @@
 namespace tessera::kernels {
 
 namespace ssd_detail {
-int ssd_threads() { return omp_get_max_threads(); }
+int ssd_threads() {
+  return omp_get_max_threads();
+}
 }  // namespace ssd_detail
 
 using namespace ssd_detail;
 
 void check_ssd_shape(const SsdShape& s, int64_t chunk) {
   if (s.batch < 0 || s.length < 0 || s.heads < 1 || s.head_dim < 1 || s.groups < 1 || s.state < 1)
-    throw std::invalid_argument("ssd: sizes must be positive (batch " + std::to_string(s.batch) +
-                                ", length " + std::to_string(s.length) + ", heads " +
-                                std::to_string(s.heads) + ", head_dim " +
-                                std::to_string(s.head_dim) + ", groups " +
-                                std::to_string(s.groups) + ", state " + std::to_string(s.state) +
-                                ")");
+    throw std::invalid_argument(
+        "ssd: sizes must be positive (batch " + std::to_string(s.batch) + ", length " +
+        std::to_string(s.length) + ", heads " + std::to_string(s.heads) + ", head_dim " +
+        std::to_string(s.head_dim) + ", groups " + std::to_string(s.groups) + ", state " +
+        std::to_string(s.state) + ")");
   if (s.heads % s.groups != 0)
     throw std::invalid_argument("ssd: heads " + std::to_string(s.heads) +
                                 " is not a multiple of groups " + std::to_string(s.groups));
@@ -133,7 +134,8 @@ void ssd_quadratic(const SsdShape& s, const T* x, const T* dt, const T* A, const
             }
             T* fs = final_state + sh;
             const T carry = std::exp(end);
-            for (int64_t i = 0; i < P * N; ++i) fs[i] = initial_state ? carry * initial_state[sh + i] : T(0);
+            for (int64_t i = 0; i < P * N; ++i)
+              fs[i] = initial_state ? carry * initial_state[sh + i] : T(0);
             gemm<T>(true, false, P, N, L, T(1), scaled.data(), P, Bg, G * N, T(1), fs, N);
           }
         }
@@ -142,10 +144,10 @@ void ssd_quadratic(const SsdShape& s, const T* x, const T* dt, const T* A, const
   }
 }
 
-#define TESSERA_SSD_SCAN_INSTANTIATE(T)                                                          \
-  template void ssd_sequential<T>(const SsdShape&, const T*, const T*, const T*, const T*,       \
-                                  const T*, const T*, const T*, T*, T*);                         \
-  template void ssd_quadratic<T>(const SsdShape&, const T*, const T*, const T*, const T*,        \
+#define TESSERA_SSD_SCAN_INSTANTIATE(T)                                                    \
+  template void ssd_sequential<T>(const SsdShape&, const T*, const T*, const T*, const T*, \
+                                  const T*, const T*, const T*, T*, T*);                   \
+  template void ssd_quadratic<T>(const SsdShape&, const T*, const T*, const T*, const T*,  \
                                  const T*, const T*, const T*, T*, T*);
 TESSERA_SSD_SCAN_INSTANTIATE(float)
 TESSERA_SSD_SCAN_INSTANTIATE(double)
