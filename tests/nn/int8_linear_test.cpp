@@ -45,6 +45,22 @@ TEST(Int8Linear, BothPathsEqualTheDequantizedProduct) {
   EXPECT_THROW(int8_linear(rand_normal({2, 71}, 0, 1, gen), q), Error);
 }
 
+TEST(Int8Linear, RowsDequantizeForEmbeddingLookups) {
+  Generator gen(4);
+  Tensor w = rand_normal({10, 6}, 0, 1, gen);
+  Int8Matrix q = quantize_rows_int8(w);
+  Tensor ids = Tensor::from_vector(std::vector<int64_t>{3, 0, 3, 9}, {2, 2});
+  Tensor rows = int8_rows(q, ids);
+  EXPECT_EQ(rows.shape(), (Shape{2, 2, 6}));
+  std::vector<float> got = rows.to_vector<float>(), pw = w.to_vector<float>(),
+                     s = q.scale.to_vector<float>();
+  const int64_t order[] = {3, 0, 3, 9};
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 6; ++k)
+      EXPECT_NEAR(got[i * 6 + k], pw[order[i] * 6 + k], 0.5001f * s[order[i]]);
+  EXPECT_THROW(int8_rows(q, Tensor::from_vector(std::vector<int64_t>{10}, {1})), Error);
+}
+
 TEST(Int8Linear, LayerWrapperQuantizesInPlace) {
   Generator gen(3);
   QuantizableLinear l = QuantizableLinear::create(64, 32, true, 0.1, gen);

@@ -96,16 +96,24 @@ void M2M100Model::set_training(bool on, uint64_t seed) {
   if (on) dropout_gen_ = Generator(seed ^ 0x5eed);
 }
 
+Tensor M2M100Model::token_embeddings(const Tensor& ids) const {
+  // Once quantized with tied embeddings, the int8 output projection is the embedding table.
+  if (!shared_.weight.defined()) return nn::int8_rows(output_int8_, ids);
+  return embedding(shared_.weight, ids);
+}
+
 Tensor M2M100Model::embed(const Tensor& ids, int64_t past) {
   const int64_t B = ids.size(0), T = ids.size(1), d = config_.d_model;
   Tensor pos = nn::positions_from_ids(ids, config_.pad_token_id, past);
   const int64_t needed = config_.pad_token_id + 1 + past + T;
-  if (positions_.size(0) < needed || positions_.dtype() != shared_.weight.dtype()) {
+  if (positions_.size(0) < needed ||
+      (shared_.weight.defined() && positions_.dtype() != shared_.weight.dtype())) {
     // Longer than max_position_embeddings: upstream extends the table the same way.
-    positions_ = nn::sinusoidal_position_table(std::max(needed, positions_.size(0)), d,
-                                               config_.pad_token_id, shared_.weight.dtype());
+    positions_ = nn::sinusoidal_position_table(
+        std::max(needed, positions_.size(0)), d, config_.pad_token_id,
+        (shared_.weight.defined() ? shared_.weight.dtype() : DType::f32));
   }
-  Tensor x = embedding(shared_.weight, ids);
+  Tensor x = token_embeddings(ids);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(d)));
   x = add(x, index_select(positions_, 0, pos.reshape({B * T})).reshape({B, T, d}));
   if (training_) x = nn::dropout(x, config_.dropout, dropout_gen_);
@@ -178,7 +186,11 @@ void M2M100Model::quantize_int8() {
   // The tied output projection gets its own int8 copy; the embedding lookup keeps f32 rows.
   output_int8_ =
       nn::quantize_rows_int8(lm_head_.weight.defined() ? lm_head_.weight : shared_.weight);
-  lm_head_.weight = Tensor();
+  if (lm_head_.weight.defined()) {
+    lm_head_.weight = Tensor();
+  } else {
+    shared_.weight = Tensor();  // tied: embedding lookups read the int8 rows as well
+  }
 }
 
 int64_t M2M100Model::resident_weight_bytes() {
@@ -280,10 +292,12 @@ Tensor M2M100Model::decode_step(const Tensor& ids, const std::vector<Seq2SeqStat
     pos[b] = config_.pad_token_id + 1 + s[b]->consumed;
   }
   int64_t max_pos = *std::max_element(pos.begin(), pos.end());
-  if (positions_.size(0) <= max_pos || positions_.dtype() != shared_.weight.dtype())
-    positions_ = nn::sinusoidal_position_table(std::max(2 * max_pos, positions_.size(0)), d,
-                                               config_.pad_token_id, shared_.weight.dtype());
-  Tensor x = embedding(shared_.weight, ids);
+  if (positions_.size(0) <= max_pos ||
+      (shared_.weight.defined() && positions_.dtype() != shared_.weight.dtype()))
+    positions_ = nn::sinusoidal_position_table(
+        std::max(2 * max_pos, positions_.size(0)), d, config_.pad_token_id,
+        (shared_.weight.defined() ? shared_.weight.dtype() : DType::f32));
+  Tensor x = token_embeddings(ids);
   if (config_.scale_embedding) x = mul(x, std::sqrt(static_cast<double>(d)));
   x = add(x, index_select(positions_, 0, Tensor::from_vector(pos, {B})).reshape({B, 1, d}));
   for (size_t i = 0; i < decoder_layers_.size(); ++i) {

@@ -100,6 +100,7 @@ class M2M100Model : public Seq2SeqLM {
 
  private:
   Tensor embed(const Tensor& ids, int64_t past);
+  Tensor token_embeddings(const Tensor& ids) const;
   Tensor run_ffn(const FeedForward& ffn, const Tensor& x, const std::vector<uint8_t>* active,
                  std::vector<Tensor>* aux);
   Tensor run_encoder(const Tensor& src_ids, std::vector<Tensor>* aux);

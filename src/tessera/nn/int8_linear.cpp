@@ -89,6 +89,25 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
   return out;
 }
 
+Tensor int8_rows(const Int8Matrix& w, const Tensor& ids) {
+  const int64_t N = w.q.size(0), K = w.q.size(1);
+  std::vector<int64_t> idx = ids.to_vector<int64_t>();
+  Shape shape = ids.shape();
+  shape.push_back(K);
+  Tensor out = Tensor::empty(shape, DType::f32);
+  float* po = out.data<float>();
+  const int8_t* q = w.q.data<int8_t>();
+  const float* s = w.scale.data<float>();
+  for (size_t i = 0; i < idx.size(); ++i) {
+    TESSERA_CHECK_INPUT(idx[i] >= 0 && idx[i] < N, "token id {} outside the vocabulary of {}",
+                        idx[i], N);
+    const int8_t* row = q + idx[i] * K;
+    for (int64_t k = 0; k < K; ++k)
+      po[static_cast<int64_t>(i) * K + k] = static_cast<float>(row[k]) * s[idx[i]];
+  }
+  return out;
+}
+
 QuantizableLinear QuantizableLinear::create(int64_t in, int64_t out, bool with_bias, double std,
                                             Generator& gen) {
   Linear l = Linear::create(in, out, with_bias, std, gen);

@@ -21,6 +21,9 @@ struct Int8Matrix {
 
 // Per-row absmax quantization of an f32/f64 weight [out, in]. Rows of zeros get scale 0.
 Int8Matrix quantize_rows_int8(const Tensor& weight);
+// Rows `ids` (integer, any shape) of the matrix, dequantized: [..ids, in] f32 (an int8
+// embedding table shared with the output projection).
+Tensor int8_rows(const Int8Matrix& w, const Tensor& ids);
 // x [.., in] (f32) -> [.., out]: x W^T * scale (+ bias). Not differentiable.
 Tensor int8_linear(const Tensor& x, const Int8Matrix& w, const Tensor& bias = Tensor());
 
