@@ -77,7 +77,7 @@ void add_translate_commands(CLI::App& app) {
   cmd->add_option("--seed", o->seed, "sampling seed");
   cmd->add_flag("--legacy", o->legacy, "legacy NLLB source layout: tokens </s> src_lang");
   cmd->add_flag("--int8", o->int8,
-                "int8 weights with per-row scales (inference; embeddings and routers stay f32)");
+                "int8 weights with per-row scales (inference; norms, biases and routers stay f32)");
   cmd->add_flag("--stats", o->stats, "print tokens/s on stderr");
   cmd->add_flag("--json", o->json, "one JSON object per line with the n-best list and scores");
   cmd->callback([o] {

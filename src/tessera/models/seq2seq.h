@@ -68,7 +68,8 @@ class Seq2SeqLM {
   // Bytes of weights held for inference (int8-quantized models report their packed size).
   virtual int64_t resident_weight_bytes();
   // Inference only: replaces the f32 projection weights by int8 rows with per-row scales
-  // (embeddings, norms, biases and MoE routers stay f32). The model can no longer train or save.
+  // (tied embeddings read the int8 output rows; norms, biases and MoE routers stay f32). The
+  // model can no longer train or save.
   virtual void quantize_int8() {
     throw bad_input("{}: int8 quantization is not supported", model_type());
   }
