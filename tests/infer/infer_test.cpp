@@ -66,6 +66,70 @@ TEST(Sampler, TopKTopPMinPRestrictTheCandidates) {
   }
 }
 
+// The distribution the sampler draws from, computed the plain way: sort the whole vocabulary,
+// softmax, cut by top-k, top-p and min-p, renormalise. The sampler sorts lazily; the kept set
+// and probabilities must be the same, including cuts far past its first sorted block.
+std::vector<double> reference_distribution(const std::vector<float>& logits, const SamplingParams& p) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  std::vector<int32_t> order(V);
+  for (int64_t i = 0; i < V; ++i) order[i] = static_cast<int32_t>(i);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  int64_t keep = p.top_k > 0 ? std::min<int64_t>(p.top_k, V) : V;
+  const double mx = logits[order[0]] / p.temperature;
+  double total = 0;
+  for (int64_t i = 0; i < keep; ++i) total += std::exp(logits[order[i]] / p.temperature - mx);
+  auto prob = [&](int64_t r) { return std::exp(logits[order[r]] / p.temperature - mx) / total; };
+  if (p.top_p < 1.0) {
+    double mass = 0;
+    for (int64_t i = 0; i < keep; ++i) {
+      mass += prob(i);
+      if (mass >= p.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (p.min_p > 0.0) {
+    int64_t cut = 1;
+    while (cut < keep && prob(cut) >= p.min_p * prob(0)) ++cut;
+    keep = cut;
+  }
+  double kept = 0;
+  for (int64_t i = 0; i < keep; ++i) kept += prob(i);
+  std::vector<double> dist(V, 0.0);
+  for (int64_t i = 0; i < keep; ++i) dist[order[i]] = prob(i) / kept;
+  return dist;
+}
+
+TEST(Sampler, LazySortingKeepsTheSameDistribution) {
+  Generator gen(3);
+  for (double spread : {0.05, 1.0, 8.0}) {  // flat logits push the top-p cut past 64 tokens
+    std::vector<float> logits = rand_normal({5000}, 0.0, spread, gen).to_vector<float>();
+    logits[17] = logits[18];  // a tie, broken by id
+    for (SamplingParams p : {SamplingParams{.temperature = 0.7, .top_p = 0.9},
+                             SamplingParams{.temperature = 1.0, .min_p = 0.05},
+                             SamplingParams{.temperature = 1.3, .top_p = 0.95, .min_p = 0.01},
+                             SamplingParams{.temperature = 1.0, .top_k = 300, .top_p = 0.5},
+                             SamplingParams{.temperature = 1.0}}) {
+      Sampler sampler(p);
+      const int32_t token = sampler.sample(logits, {});
+      std::vector<double> expected = reference_distribution(logits, p);
+      const std::vector<float>& got = sampler.last_logprobs();
+      ASSERT_EQ(got.size(), expected.size());
+      for (size_t i = 0; i < expected.size(); ++i) {
+        if (expected[i] == 0.0) {
+          ASSERT_TRUE(std::isinf(got[i]) && got[i] < 0) << "token " << i << " spread " << spread;
+        } else {
+          ASSERT_NEAR(std::exp(got[i]), expected[i], 1e-6 + 1e-4 * expected[i]) << "token " << i << " spread " << spread;
+        }
+      }
+      EXPECT_GT(expected[token], 0.0);
+    }
+  }
+}
+
 TEST(Sampler, SeedReproducesAndPenaltiesApply) {
   std::vector<float> logits(50, 0.0f);
   std::vector<int32_t> a, b;

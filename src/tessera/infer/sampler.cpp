@@ -57,49 +57,74 @@ int32_t Sampler::sample(std::span<const float> logits_in, std::span<const int32_
     return best;
   }
   for (double& l : logits) l /= params_.temperature;
-  // Candidates sorted by logit (descending; ties by id for determinism).
+  const double mx = *std::max_element(logits.begin(), logits.end());
+  // Candidates in descending logit order (ties by id, so the order is total and the result
+  // deterministic), sorted lazily: top-p and min-p usually stop after a few dozen tokens, and
+  // sorting the whole vocabulary for every token was the largest cost of sampling.
   std::vector<int32_t> order(static_cast<size_t>(V));
   std::iota(order.begin(), order.end(), 0);
   auto by_logit = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
-  int64_t keep = V;
-  if (params_.top_k > 0 && params_.top_k < V) {
-    keep = params_.top_k;
-    std::partial_sort(order.begin(), order.begin() + keep, order.end(), by_logit);
-  } else {
-    std::sort(order.begin(), order.end(), by_logit);
-  }
-  const double mx = logits[order[0]];
-  std::vector<double> probs(static_cast<size_t>(keep));
+  int64_t pool = V, sorted = 0;
+  auto ensure_sorted = [&](int64_t n) {
+    n = std::min(pool, n);
+    if (n <= sorted) return;
+    std::partial_sort(order.begin() + sorted, order.begin() + n, order.begin() + pool, by_logit);
+    sorted = n;
+  };
+  auto grow = [&](int64_t needed) { ensure_sorted(std::max(needed, std::max<int64_t>(64, 2 * sorted))); };
   double total = 0;
-  for (int64_t i = 0; i < keep; ++i) total += (probs[i] = std::exp(logits[order[i]] - mx));
-  for (double& p : probs) p /= total;
+  if (params_.top_k > 0 && params_.top_k < V) {
+    ensure_sorted(params_.top_k);
+    pool = params_.top_k;
+    for (int64_t i = 0; i < pool; ++i) total += std::exp(logits[order[i]] - mx);
+  } else {
+    for (double l : logits) total += std::exp(l - mx);
+  }
+  auto prob = [&](int64_t rank) { return std::exp(logits[order[rank]] - mx) / total; };
+  last_logprobs_.assign(static_cast<size_t>(V), -std::numeric_limits<float>::infinity());
+  if (pool == V && params_.top_p >= 1.0 && params_.min_p <= 0.0) {
+    // The whole distribution: no order needed; walk the vocabulary by id.
+    for (int64_t id = 0; id < V; ++id) last_logprobs_[id] = static_cast<float>(logits[id] - mx - std::log(total));
+    double u = gen_.next_double(), acc = 0;
+    for (int64_t id = 0; id < V; ++id) {
+      acc += std::exp(logits[id] - mx) / total;
+      if (u < acc) return static_cast<int32_t>(id);
+    }
+    // u fell past the rounded total: the most probable token.
+    return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  int64_t keep = pool;
   if (params_.top_p < 1.0) {  // smallest prefix whose mass reaches top_p
     double mass = 0;
-    int64_t cut = keep;
-    for (int64_t i = 0; i < keep; ++i) {
-      mass += probs[i];
+    for (int64_t i = 0; i < pool; ++i) {
+      if (i >= sorted) grow(i + 1);
+      mass += prob(i);
       if (mass >= params_.top_p) {
-        cut = i + 1;
+        keep = i + 1;
         break;
       }
     }
-    keep = cut;
   }
   if (params_.min_p > 0.0) {
-    const double threshold = params_.min_p * probs[0];
+    ensure_sorted(1);
+    const double threshold = params_.min_p * prob(0);
     int64_t cut = 1;
-    while (cut < keep && probs[cut] >= threshold) ++cut;
+    while (cut < keep) {
+      if (cut >= sorted) grow(cut + 1);
+      if (prob(cut) < threshold) break;
+      ++cut;
+    }
     keep = cut;
   }
+  ensure_sorted(keep);
   double kept_mass = 0;
-  for (int64_t i = 0; i < keep; ++i) kept_mass += probs[i];
+  for (int64_t i = 0; i < keep; ++i) kept_mass += prob(i);
   // The distribution actually sampled from, as log-probabilities over the whole vocabulary.
-  last_logprobs_.assign(static_cast<size_t>(V), -std::numeric_limits<float>::infinity());
-  for (int64_t i = 0; i < keep; ++i) last_logprobs_[order[i]] = static_cast<float>(std::log(probs[i] / kept_mass));
+  for (int64_t i = 0; i < keep; ++i) last_logprobs_[order[i]] = static_cast<float>(std::log(prob(i) / kept_mass));
   double u = gen_.next_double() * kept_mass;
   double acc = 0;
   for (int64_t i = 0; i < keep; ++i) {
-    acc += probs[i];
+    acc += prob(i);
     if (u < acc) return order[i];
   }
   return order[keep - 1];
