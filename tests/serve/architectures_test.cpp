@@ -22,7 +22,6 @@ using nlohmann::json;
 TEST(ServeArchitectures, EveryRegisteredArchitectureServes) {
   set_num_threads(1);
   int served = 0;
-  models::preset_names("llama");  // registers the built-in architectures (registration is lazy)
   for (const std::string& type : models::registered_model_types()) {
     SCOPED_TRACE(type);
     auto presets = models::preset_names(type);

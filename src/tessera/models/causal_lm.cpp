@@ -29,13 +29,14 @@ void register_model_type(const std::string& model_type, ModelFactory factory) {
   registry()[model_type] = std::move(factory);
 }
 
+void register_builtin_models();  // models/registry_builtin.cpp
+
 std::vector<std::string> registered_model_types() {
+  register_builtin_models();
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);
   return names;
 }
-
-void register_builtin_models();  // models/registry_builtin.cpp
 
 std::unique_ptr<CausalLM> create_model(const nlohmann::json& config, uint64_t seed) {
   register_builtin_models();
