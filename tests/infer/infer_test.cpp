@@ -130,6 +130,17 @@ TEST(Sampler, LazySortingKeepsTheSameDistribution) {
   }
 }
 
+TEST(Streaming, HoldsBackStopPrefixesAndUnfinishedUtf8) {
+  EXPECT_EQ(streaming_hold_back("hello", {}), 0u);
+  EXPECT_EQ(streaming_hold_back("ab\xC3", {}), 1u);          // lead byte of a 2-byte character
+  EXPECT_EQ(streaming_hold_back("a\xE2\x82", {}), 2u);      // 2 of the 3 bytes of the euro sign
+  EXPECT_EQ(streaming_hold_back("a\xE2\x82\xAC", {}), 0u);  // complete
+  EXPECT_EQ(streaming_hold_back("x\xF0\x9F\x98", {}), 3u);  // 3 of 4
+  EXPECT_EQ(streaming_hold_back("say ST", {"STOP"}), 2u);
+  EXPECT_EQ(streaming_hold_back("say S", {"STOP", "Sx"}), 1u);
+  EXPECT_EQ(streaming_hold_back("ok \xEF\xBF\xBD", {}), 3u);  // U+FFFD from a partial decode
+}
+
 TEST(Sampler, SeedReproducesAndPenaltiesApply) {
   std::vector<float> logits(50, 0.0f);
   std::vector<int32_t> a, b;

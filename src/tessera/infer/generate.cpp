@@ -31,23 +31,6 @@ struct Sequence {
   bool done = false;
 };
 
-// Bytes at the end of `text` that might still become a stop string or finish a UTF-8 character.
-size_t unsafe_tail(const std::string& text, const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const std::string& stop : stops) {
-    for (size_t n = std::min(stop.size() - 1, text.size()); n > 0; --n) {
-      if (text.compare(text.size() - n, n, stop, 0, n) == 0) {
-        hold = std::max(hold, n);
-        break;
-      }
-    }
-  }
-  // An incomplete UTF-8 sequence decodes to U+FFFD at the end; keep it back until complete.
-  static const std::string replacement = "\xEF\xBF\xBD";
-  if (text.size() >= 3 && text.compare(text.size() - 3, 3, replacement) == 0) hold = std::max<size_t>(hold, 3);
-  return hold;
-}
-
 // Applies one sampled token; returns true when the sequence has finished.
 bool accept(Sequence& s, int32_t token, const text::Tokenizer* tokenizer, size_t index,
             const StreamCallback& stream) {
@@ -79,7 +62,7 @@ bool accept(Sequence& s, int32_t token, const text::Tokenizer* tokenizer, size_t
     finished = true;
   }
   if (stream && tokenizer != nullptr) {
-    size_t safe = finished ? s.result.text.size() : s.result.text.size() - unsafe_tail(s.result.text, req.stop_strings);
+    size_t safe = finished ? s.result.text.size() : s.result.text.size() - streaming_hold_back(s.result.text, req.stop_strings);
     if (safe > s.streamed) {
       if (!stream(index, std::string_view(s.result.text).substr(s.streamed, safe - s.streamed))) {
         s.result.finish = FinishReason::cancelled;
@@ -182,6 +165,28 @@ std::vector<double> score_continuation(models::CausalLM& model, const std::vecto
     out.push_back(logp.at({start + static_cast<int64_t>(i), continuation[i]}));
   }
   return out;
+}
+
+size_t streaming_hold_back(const std::string& text, const std::vector<std::string>& stop_strings) {
+  size_t hold = 0;
+  for (const std::string& stop : stop_strings) {
+    for (size_t n = std::min(stop.size() - 1, text.size()); n > hold; --n) {
+      if (text.compare(text.size() - n, n, stop, 0, n) == 0) {
+        hold = n;
+        break;
+      }
+    }
+  }
+  for (size_t back = 1; back <= std::min<size_t>(4, text.size()); ++back) {
+    auto byte = static_cast<uint8_t>(text[text.size() - back]);
+    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look further back
+    size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
+    if (length > back) hold = std::max(hold, back);
+    break;
+  }
+  static const std::string kReplacement = "\xEF\xBF\xBD";
+  if (text.size() >= 3 && text.compare(text.size() - 3, 3, kReplacement) == 0) hold = std::max<size_t>(hold, 3);
+  return hold;
 }
 
 }  // namespace tessera::infer

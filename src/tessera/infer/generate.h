@@ -41,6 +41,12 @@ struct GenerationStats {
 // character). Returning false cancels that request.
 using StreamCallback = std::function<bool(size_t request, std::string_view text_delta)>;
 
+// How many bytes at the end of generated `text` a stream must hold back: a prefix of a stop
+// string (it may still complete, and stop text is never sent) or an unfinished UTF-8
+// character (byte-level decoders hand a character's bytes over as they come; an incomplete
+// one may also decode as U+FFFD until its last byte arrives).
+size_t streaming_hold_back(const std::string& text, const std::vector<std::string>& stop_strings);
+
 // `tokenizer` may be null: then stop strings cannot be matched and results carry no text.
 std::vector<GenerationResult> generate(models::CausalLM& model, const text::Tokenizer* tokenizer,
                                        const std::vector<GenerationRequest>& requests,

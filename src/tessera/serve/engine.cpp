@@ -21,34 +21,6 @@ double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-// Bytes at the end of `text` that may still grow into a stop string, or are an unfinished
-// UTF-8 character (decoded as U+FFFD until its last byte arrives): held back from streaming.
-size_t held_back(const std::string& text, const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const std::string& stop : stops) {
-    for (size_t n = std::min(stop.size() - 1, text.size()); n > hold; --n) {
-      if (text.compare(text.size() - n, n, stop, 0, n) == 0) {
-        hold = n;
-        break;
-      }
-    }
-  }
-  // Byte-level decoders hand back a character's bytes as they come: hold a trailing lead
-  // byte until its continuation bytes arrive, or a client would get half a character.
-  for (size_t back = 1; back <= std::min<size_t>(4, text.size()); ++back) {
-    auto byte = static_cast<uint8_t>(text[text.size() - back]);
-    if ((byte & 0xC0) == 0x80) continue;  // a continuation byte: look further back
-    size_t length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1;
-    if (length > back) hold = std::max(hold, back);
-    break;
-  }
-  static const std::string kReplacement = "\xEF\xBF\xBD";
-  if (text.size() >= 3 && text.compare(text.size() - 3, 3, kReplacement) == 0) {
-    hold = std::max<size_t>(hold, 3);
-  }
-  return hold;
-}
-
 }  // namespace
 
 // ---- Ticket ----
@@ -322,7 +294,7 @@ bool Engine::accept(Sequence& s, int32_t token) {
     finish(s, infer::FinishReason::length);
     return true;
   }
-  size_t safe = s.result.text.size() - held_back(s.result.text, s.spec.stop_strings);
+  size_t safe = s.result.text.size() - infer::streaming_hold_back(s.result.text, s.spec.stop_strings);
   if (safe > s.streamed) {
     s.ticket->push(
         {s.result.text.substr(s.streamed, safe - s.streamed), std::move(s.unsent_logprobs)});
