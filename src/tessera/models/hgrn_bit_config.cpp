@@ -1,25 +1,11 @@
 // HGRNBitConfig (mmfreelm/models/hgrn_bit/configuration_hgrn_bit.py) <-> HgrnBitConfig.
 #include "tessera/models/hgrn_bit.h"
 
+#include "tessera/models/config_json.h"
+
 namespace tessera::models {
 
 namespace {
-
-template <typename T>
-T get_or(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw bad_input("config.json: \"{}\" has the wrong type ({})", key, j[key].dump());
-  }
-}
-
-template <typename T>
-T require(const nlohmann::json& j, const char* key) {
-  TESSERA_CHECK_INPUT(j.contains(key) && !j[key].is_null(), "config.json: missing \"{}\"", key);
-  return get_or<T>(j, key, T{});
-}
 
 constexpr const char* kQuantMethod = "tessera_ternary";
 
@@ -27,17 +13,17 @@ constexpr const char* kQuantMethod = "tessera_ternary";
 
 HgrnBitConfig HgrnBitConfig::from_json(const nlohmann::json& j) {
   HgrnBitConfig c;
-  c.vocab_size = require<int64_t>(j, "vocab_size");
-  c.hidden_size = require<int64_t>(j, "hidden_size");
-  c.num_hidden_layers = require<int64_t>(j, "num_hidden_layers");
-  c.num_heads = get_or<int64_t>(j, "num_heads", 1);
-  c.expand_ratio = get_or<int64_t>(j, "expand_ratio", 1);
-  c.hidden_ratio = get_or<int64_t>(j, "hidden_ratio", 4);
-  c.intermediate_size = get_or<int64_t>(j, "intermediate_size", 0);
-  c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 2048);
-  c.rms_norm_eps = get_or<double>(j, "rms_norm_eps", 1e-6);
-  c.use_lower_bound = get_or<bool>(j, "use_lower_bound", true);
-  c.initializer_range = get_or<double>(j, "initializer_range", 0.02);
+  c.vocab_size = config_require<int64_t>(j, "vocab_size");
+  c.hidden_size = config_require<int64_t>(j, "hidden_size");
+  c.num_hidden_layers = config_require<int64_t>(j, "num_hidden_layers");
+  c.num_heads = config_value_or<int64_t>(j, "num_heads", 1);
+  c.expand_ratio = config_value_or<int64_t>(j, "expand_ratio", 1);
+  c.hidden_ratio = config_value_or<int64_t>(j, "hidden_ratio", 4);
+  c.intermediate_size = config_value_or<int64_t>(j, "intermediate_size", 0);
+  c.max_position_embeddings = config_value_or<int64_t>(j, "max_position_embeddings", 2048);
+  c.rms_norm_eps = config_value_or<double>(j, "rms_norm_eps", 1e-6);
+  c.use_lower_bound = config_value_or<bool>(j, "use_lower_bound", true);
+  c.initializer_range = config_value_or<double>(j, "initializer_range", 0.02);
   if (j.contains("bos_token_id")) c.bos_token_id = j["bos_token_id"];
   if (j.contains("eos_token_id")) c.eos_token_id = j["eos_token_id"];
   if (j.contains("pad_token_id")) c.pad_token_id = j["pad_token_id"];
@@ -53,25 +39,25 @@ HgrnBitConfig HgrnBitConfig::from_json(const nlohmann::json& j) {
                       "config.json: expand_ratio {} is not supported (1 is, as in the released "
                       "checkpoints)",
                       c.expand_ratio);
-  TESSERA_CHECK_INPUT(!get_or<bool>(j, "use_short_conv", false),
+  TESSERA_CHECK_INPUT(!config_value_or<bool>(j, "use_short_conv", false),
                       "config.json: use_short_conv true is not supported (the released "
                       "checkpoints use false)");
-  TESSERA_CHECK_INPUT(!get_or<bool>(j, "tie_word_embeddings", false),
+  TESSERA_CHECK_INPUT(!config_value_or<bool>(j, "tie_word_embeddings", false),
                       "config.json: tie_word_embeddings true is not supported (lm_head is a "
                       "ternary BitLinear)");
-  const std::string act = get_or<std::string>(j, "hidden_act", "swish");
+  const std::string act = config_value_or<std::string>(j, "hidden_act", "swish");
   TESSERA_CHECK_INPUT(act == "swish" || act == "silu",
                       "config.json: hidden_act \"{}\" is not supported (swish is)", act);
-  const std::string mode = get_or<std::string>(j, "attn_mode", "fused_recurrent");
+  const std::string mode = config_value_or<std::string>(j, "attn_mode", "fused_recurrent");
   TESSERA_CHECK_INPUT(mode == "fused_recurrent" || mode == "chunk",
                       "config.json: attn_mode \"{}\" is not supported", mode);
   if (j.contains("quantization_config") && !j["quantization_config"].is_null()) {
     const auto& q = j["quantization_config"];
-    TESSERA_CHECK_INPUT(q.is_object() && get_or<std::string>(q, "quant_method", "") == kQuantMethod,
+    TESSERA_CHECK_INPUT(q.is_object() && config_value_or<std::string>(q, "quant_method", "") == kQuantMethod,
                         "config.json: quantization_config is not a {} export ({})", kQuantMethod,
                         q.dump());
-    c.packing = nn::parse_ternary_packing(get_or<std::string>(q, "packing", ""));
-    c.embedding_storage = get_or<std::string>(q, "embeddings", "bf16");
+    c.packing = nn::parse_ternary_packing(config_value_or<std::string>(q, "packing", ""));
+    c.embedding_storage = config_value_or<std::string>(q, "embeddings", "bf16");
     TESSERA_CHECK_INPUT(c.embedding_storage == "bf16" || c.embedding_storage == "int8",
                         "config.json: quantization_config.embeddings \"{}\" is not supported "
                         "(bf16 or int8)",

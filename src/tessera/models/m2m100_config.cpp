@@ -1,70 +1,52 @@
 // M2M100Config / NllbMoeConfig: upstream config.json keys in, the same keys out.
 #include "tessera/models/m2m100.h"
 
+#include "tessera/models/config_json.h"
+
 namespace tessera::models {
-
-namespace {
-
-template <typename T>
-T get_or(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw bad_input("config.json: \"{}\" has the wrong type ({})", key, j[key].dump());
-  }
-}
-
-template <typename T>
-T require(const nlohmann::json& j, const char* key) {
-  TESSERA_CHECK_INPUT(j.contains(key) && !j[key].is_null(), "config.json: missing \"{}\"", key);
-  return get_or<T>(j, key, T{});
-}
-
-}  // namespace
 
 M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
   M2M100Config c;
   c.original = j;
   c.original.erase("__seed");
-  std::string type = get_or<std::string>(j, "model_type", "m2m_100");
+  std::string type = config_value_or<std::string>(j, "model_type", "m2m_100");
   TESSERA_CHECK_INPUT(type == "m2m_100" || type == "nllb-moe" || type == "nllb_moe",
                       "config.json: model_type \"{}\" is not an M2M-100 / NLLB-MoE model", type);
   c.moe_layout = type != "m2m_100";
-  c.vocab_size = require<int64_t>(j, "vocab_size");
-  c.d_model = require<int64_t>(j, "d_model");
-  c.encoder_layers = require<int64_t>(j, "encoder_layers");
-  c.decoder_layers = require<int64_t>(j, "decoder_layers");
-  c.encoder_attention_heads = require<int64_t>(j, "encoder_attention_heads");
-  c.decoder_attention_heads = require<int64_t>(j, "decoder_attention_heads");
-  c.encoder_ffn_dim = require<int64_t>(j, "encoder_ffn_dim");
-  c.decoder_ffn_dim = require<int64_t>(j, "decoder_ffn_dim");
-  c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 1024);
-  c.activation = nn::parse_activation(get_or<std::string>(j, "activation_function", "relu"));
-  c.scale_embedding = get_or<bool>(j, "scale_embedding", true);
-  c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", true);
-  c.pad_token_id = get_or<int64_t>(j, "pad_token_id", 1);
-  c.bos_token_id = get_or<int64_t>(j, "bos_token_id", 0);
-  c.eos_token_id = get_or<int64_t>(j, "eos_token_id", 2);
-  c.decoder_start_token_id = get_or<int64_t>(j, "decoder_start_token_id", c.eos_token_id);
-  c.dropout = get_or<double>(j, "dropout", 0.1);
-  c.init_std = get_or<double>(j, "init_std", 0.02);
+  c.vocab_size = config_require<int64_t>(j, "vocab_size");
+  c.d_model = config_require<int64_t>(j, "d_model");
+  c.encoder_layers = config_require<int64_t>(j, "encoder_layers");
+  c.decoder_layers = config_require<int64_t>(j, "decoder_layers");
+  c.encoder_attention_heads = config_require<int64_t>(j, "encoder_attention_heads");
+  c.decoder_attention_heads = config_require<int64_t>(j, "decoder_attention_heads");
+  c.encoder_ffn_dim = config_require<int64_t>(j, "encoder_ffn_dim");
+  c.decoder_ffn_dim = config_require<int64_t>(j, "decoder_ffn_dim");
+  c.max_position_embeddings = config_value_or<int64_t>(j, "max_position_embeddings", 1024);
+  c.activation = nn::parse_activation(config_value_or<std::string>(j, "activation_function", "relu"));
+  c.scale_embedding = config_value_or<bool>(j, "scale_embedding", true);
+  c.tie_word_embeddings = config_value_or<bool>(j, "tie_word_embeddings", true);
+  c.pad_token_id = config_value_or<int64_t>(j, "pad_token_id", 1);
+  c.bos_token_id = config_value_or<int64_t>(j, "bos_token_id", 0);
+  c.eos_token_id = config_value_or<int64_t>(j, "eos_token_id", 2);
+  c.decoder_start_token_id = config_value_or<int64_t>(j, "decoder_start_token_id", c.eos_token_id);
+  c.dropout = config_value_or<double>(j, "dropout", 0.1);
+  c.init_std = config_value_or<double>(j, "init_std", 0.02);
   if (c.moe_layout) {
-    c.num_experts = require<int64_t>(j, "num_experts");
-    c.expert_capacity = get_or<int64_t>(j, "expert_capacity", 0);
-    c.encoder_sparse_step = get_or<int64_t>(j, "encoder_sparse_step", 4);
-    c.decoder_sparse_step = get_or<int64_t>(j, "decoder_sparse_step", 4);
-    c.router_bias = get_or<bool>(j, "router_bias", false);
-    c.second_expert_policy = get_or<std::string>(j, "second_expert_policy", "all");
+    c.num_experts = config_require<int64_t>(j, "num_experts");
+    c.expert_capacity = config_value_or<int64_t>(j, "expert_capacity", 0);
+    c.encoder_sparse_step = config_value_or<int64_t>(j, "encoder_sparse_step", 4);
+    c.decoder_sparse_step = config_value_or<int64_t>(j, "decoder_sparse_step", 4);
+    c.router_bias = config_value_or<bool>(j, "router_bias", false);
+    c.second_expert_policy = config_value_or<std::string>(j, "second_expert_policy", "all");
     TESSERA_CHECK_INPUT(c.second_expert_policy == "all",
                         "config.json: second_expert_policy \"{}\" is not supported (\"all\" is)",
                         c.second_expert_policy);
     c.normalize_router_prob_before_dropping =
-        get_or<bool>(j, "normalize_router_prob_before_dropping", false);
-    c.batch_prioritized_routing = get_or<bool>(j, "batch_prioritized_routing", false);
-    c.moe_eval_capacity_token_fraction = get_or<double>(j, "moe_eval_capacity_token_fraction", 1.0);
-    c.moe_token_dropout = get_or<double>(j, "moe_token_dropout", 0.2);
-    c.router_aux_loss_coef = get_or<double>(j, "router_aux_loss_coef", 0.001);
+        config_value_or<bool>(j, "normalize_router_prob_before_dropping", false);
+    c.batch_prioritized_routing = config_value_or<bool>(j, "batch_prioritized_routing", false);
+    c.moe_eval_capacity_token_fraction = config_value_or<double>(j, "moe_eval_capacity_token_fraction", 1.0);
+    c.moe_token_dropout = config_value_or<double>(j, "moe_token_dropout", 0.2);
+    c.router_aux_loss_coef = config_value_or<double>(j, "router_aux_loss_coef", 0.001);
     TESSERA_CHECK_INPUT(c.num_experts >= 2, "config.json: num_experts must be at least 2, got {}",
                         c.num_experts);
     TESSERA_CHECK_INPUT(c.moe_token_dropout >= 0 && c.moe_token_dropout < 1,

@@ -4,26 +4,11 @@
 #include <limits>
 
 #include "tessera/core/autograd.h"
+#include "tessera/models/config_json.h"
 
 namespace tessera::models {
 
 namespace {
-
-template <typename T>
-T get_or(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw bad_input("config.json: \"{}\" has the wrong type ({})", key, j[key].dump());
-  }
-}
-
-template <typename T>
-T require(const nlohmann::json& j, const char* key) {
-  TESSERA_CHECK_INPUT(j.contains(key) && !j[key].is_null(), "config.json: missing \"{}\"", key);
-  return get_or<T>(j, key, T{});
-}
 
 // time_step_limit is [low, high]; Python writes the unbounded high end as Infinity, which JSON
 // cannot hold: null or a huge number both mean unbounded here.
@@ -42,36 +27,36 @@ std::pair<double, double> parse_limit(const nlohmann::json& j) {
 
 Mamba2Config Mamba2Config::from_json(const nlohmann::json& j) {
   Mamba2Config c;
-  c.vocab_size = require<int64_t>(j, "vocab_size");
-  c.hidden_size = require<int64_t>(j, "hidden_size");
-  c.num_hidden_layers = require<int64_t>(j, "num_hidden_layers");
-  c.expand = get_or<int64_t>(j, "expand", 2);
+  c.vocab_size = config_require<int64_t>(j, "vocab_size");
+  c.hidden_size = config_require<int64_t>(j, "hidden_size");
+  c.num_hidden_layers = config_require<int64_t>(j, "num_hidden_layers");
+  c.expand = config_value_or<int64_t>(j, "expand", 2);
   nn::Mamba2MixerConfig& m = c.mixer;
   m.hidden_size = c.hidden_size;
-  m.head_dim = get_or<int64_t>(j, "head_dim", 64);
+  m.head_dim = config_value_or<int64_t>(j, "head_dim", 64);
   m.num_heads =
-      get_or<int64_t>(j, "num_heads", c.expand * c.hidden_size / std::max<int64_t>(m.head_dim, 1));
-  m.state_size = get_or<int64_t>(j, "state_size", 128);
-  m.n_groups = get_or<int64_t>(j, "n_groups", 1);
-  m.conv_kernel = get_or<int64_t>(j, "conv_kernel", 4);
-  m.chunk_size = get_or<int64_t>(j, "chunk_size", 256);
-  m.use_bias = get_or<bool>(j, "use_bias", false);
-  m.use_conv_bias = get_or<bool>(j, "use_conv_bias", true);
-  m.norm_eps = get_or<double>(j, "layer_norm_epsilon", 1e-5);
-  m.time_step_min = get_or<double>(j, "time_step_min", 0.001);
-  m.time_step_max = get_or<double>(j, "time_step_max", 0.1);
-  m.time_step_floor = get_or<double>(j, "time_step_floor", 1e-4);
+      config_value_or<int64_t>(j, "num_heads", c.expand * c.hidden_size / std::max<int64_t>(m.head_dim, 1));
+  m.state_size = config_value_or<int64_t>(j, "state_size", 128);
+  m.n_groups = config_value_or<int64_t>(j, "n_groups", 1);
+  m.conv_kernel = config_value_or<int64_t>(j, "conv_kernel", 4);
+  m.chunk_size = config_value_or<int64_t>(j, "chunk_size", 256);
+  m.use_bias = config_value_or<bool>(j, "use_bias", false);
+  m.use_conv_bias = config_value_or<bool>(j, "use_conv_bias", true);
+  m.norm_eps = config_value_or<double>(j, "layer_norm_epsilon", 1e-5);
+  m.time_step_min = config_value_or<double>(j, "time_step_min", 0.001);
+  m.time_step_max = config_value_or<double>(j, "time_step_max", 0.1);
+  m.time_step_floor = config_value_or<double>(j, "time_step_floor", 1e-4);
   std::tie(m.time_step_limit_low, m.time_step_limit_high) = parse_limit(j);
-  c.tie_word_embeddings = get_or<bool>(j, "tie_word_embeddings", false);
-  c.initializer_range = get_or<double>(j, "initializer_range", 0.02);
-  c.max_position_embeddings = get_or<int64_t>(j, "max_position_embeddings", 0);
+  c.tie_word_embeddings = config_value_or<bool>(j, "tie_word_embeddings", false);
+  c.initializer_range = config_value_or<double>(j, "initializer_range", 0.02);
+  c.max_position_embeddings = config_value_or<int64_t>(j, "max_position_embeddings", 0);
   if (j.contains("bos_token_id")) c.bos_token_id = j["bos_token_id"];
   if (j.contains("eos_token_id")) c.eos_token_id = j["eos_token_id"];
   if (j.contains("pad_token_id")) c.pad_token_id = j["pad_token_id"];
   TESSERA_CHECK_INPUT(
-      get_or<bool>(j, "rms_norm", true),
+      config_value_or<bool>(j, "rms_norm", true),
       "config.json: \"rms_norm\": false is not supported (Mamba-2 uses the gated RMSNorm)");
-  const std::string act = get_or<std::string>(j, "hidden_act", "silu");
+  const std::string act = config_value_or<std::string>(j, "hidden_act", "silu");
   TESSERA_CHECK_INPUT(act == "silu", "config.json: hidden_act \"{}\" is not supported (silu is)",
                       act);
   TESSERA_CHECK_INPUT(
