@@ -44,9 +44,10 @@ TEST(Gemm, MatchesTripleLoopForEveryTransposeCombination) {
   }
 }
 
-// One row (decoding a token) or one column goes through GEMV instead of GEMM; beta = 0 must
-// still ignore whatever C held (NaN here), with and without padding and transposes.
-TEST(Gemm, SingleRowAndSingleColumnProductsMatchTripleLoop) {
+// Up to four rows (decoding a token per sequence) or one column go through GEMV instead of
+// GEMM; beta = 0 must still ignore whatever C held (NaN here), with and without padding and
+// transposes.
+TEST(Gemm, FewRowAndSingleColumnProductsMatchTripleLoop) {
   uint32_t seed = 100;
   for (bool ta : {false, true}) {
     for (bool tb : {false, true}) {
@@ -57,6 +58,9 @@ TEST(Gemm, SingleRowAndSingleColumnProductsMatchTripleLoop) {
         check_gemm<double>(ta, tb, 17, 1, 300, 2.0, -1.0, pad, seed += 3);
         check_gemm<double>(ta, tb, 1, 300, 17, 1.0, 0.0, pad, seed += 3);
         check_gemm<float>(ta, tb, 40, 1, 9, 1.0f, 0.0f, pad, seed += 3);
+        check_gemm<float>(ta, tb, 3, 130, 70, 1.0f, 0.0f, pad, seed += 3);
+        check_gemm<double>(ta, tb, 4, 33, 129, 0.5, 2.0, pad, seed += 3);
+        check_gemm<double>(ta, tb, 2, 1, 5, 1.0, 0.0, pad, seed += 3);
       }
     }
   }
