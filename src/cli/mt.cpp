@@ -305,7 +305,7 @@ void add_toxicity_command(CLI::App& group) {
 CLI::App* mt_command_group(CLI::App& app) {
   auto existing = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "mt"; });
   if (!existing.empty()) return existing.front();
-  CLI::App* group = app.add_subcommand("mt", "Machine translation: evaluation and toxicity screening");
+  CLI::App* group = app.add_subcommand("mt", "Machine translation: corpus, training, evaluation and toxicity screening");
   group->require_subcommand(1);
   return group;
 }
