@@ -55,13 +55,50 @@ std::unique_ptr<CausalLM> create_model(const nlohmann::json& config, uint64_t se
   return it->second(with_seed);
 }
 
+namespace {
+// Python's json module writes float("inf") and float("nan") as the bare words Infinity, -Infinity
+// and NaN, which are not JSON; transformers' config.json files contain them (Mamba-2's
+// time_step_limit defaults to [0.0, Infinity]). Outside strings, they become the largest
+// finite double (its sign kept) and null, which the config readers treat as unbounded / absent.
+std::string python_json_to_standard(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (text.compare(i, 8, "Infinity") == 0) {
+      out += "1.7976931348623157e308";
+      i += 7;
+      continue;
+    } else if (text.compare(i, 3, "NaN") == 0) {
+      out += "null";
+      i += 2;
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+}  // namespace
+
 nlohmann::json read_json_file(const std::string& path) {
   std::ifstream in(path);
   TESSERA_CHECK_INPUT(in.good(), "{}: cannot open", path);
   std::stringstream buffer;
   buffer << in.rdbuf();
   try {
-    return nlohmann::json::parse(buffer.str());
+    return nlohmann::json::parse(python_json_to_standard(buffer.str()));
   } catch (const nlohmann::json::exception& e) {
     throw bad_input("{}: invalid JSON: {}", path, e.what());
   }
