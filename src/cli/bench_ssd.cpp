@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/timing.h"
 #include "tessera/core/error.h"
 #include "tessera/core/parallel.h"
 #include "tessera/core/rng.h"
@@ -26,12 +27,6 @@ struct SsdBenchOptions {
   int repeats = 5;
   bool json = false;
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 template <typename Fn>
 double time_ms(int repeats, Fn&& fn) {

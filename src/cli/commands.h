@@ -29,5 +29,7 @@ void add_model_tools_commands(CLI::App& app);
 void add_quantize_commands(CLI::App& app);
 void add_convert_commands(CLI::App& app);    // convert (cli/convert.cpp)
 void add_bench_ssd_commands(CLI::App& app);  // bench ssd (cli/bench_ssd.cpp); after add_bench_commands
+// bench translate (cli/bench_translate.cpp); after add_bench_commands
+void add_bench_translate_commands(CLI::App& app);
 
 }  // namespace tessera::cli

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   cli::add_quantize_commands(app);
   cli::add_convert_commands(app);
   cli::add_bench_ssd_commands(app);
+  cli::add_bench_translate_commands(app);
 
   try {
     app.parse(argc, argv);

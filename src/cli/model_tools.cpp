@@ -1,5 +1,5 @@
 // Model-file tools: `tessera init` (a randomly initialised model folder of any registered
-// architecture, for benchmarks and tests), `tessera export` (a Llama folder as llama.cpp GGUF)
+// architecture, encoder-decoders included, for benchmarks and tests), `tessera export` (a Llama folder as llama.cpp GGUF)
 // and `tessera bench lm` (prefill and decode tokens/s, as llama.cpp's llama-bench measures
 // them: pp = one forward over P prompt tokens, tg = N single-token steps from an empty state).
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/timing.h"
 #include "tessera/core/autograd.h"
 #include "tessera/core/error.h"
 #include "tessera/core/parallel.h"
@@ -18,20 +19,11 @@
 #include "tessera/models/causal_lm.h"
 #include "tessera/models/gguf_export.h"
 #include "tessera/models/presets.h"
+#include "tessera/models/seq2seq.h"
 
 namespace tessera::cli {
 
 namespace {
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 Tensor random_ids(int64_t count, int64_t vocab, Generator& gen) {
   Tensor ids = Tensor::empty({1, count}, DType::i32);
@@ -52,20 +44,33 @@ void add_init(CLI::App& app) {
   cmd->add_option("--model-type", o->model_type, "architecture (model_type)");
   cmd->add_option("--preset", o->preset, "model size (see `tessera train --help`)");
   cmd->add_option("--config", o->config_path, "config.json whose keys override the preset");
-  cmd->add_option("--vocab-size", o->vocab_size, "vocabulary size")->check(CLI::PositiveNumber);
-  cmd->add_option("--max-positions", o->max_positions, "max_position_embeddings")->check(CLI::PositiveNumber);
+  cmd->add_option("--vocab-size", o->vocab_size, "vocabulary size (default: the preset's, else 32000)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-positions", o->max_positions, "max_position_embeddings (default: the preset's, else 2048)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--seed", o->seed, "initialisation seed");
   cmd->add_option("--out", o->out, "output folder")->required();
-  cmd->callback([o] {
+  cmd->callback([o, cmd] {
     nlohmann::json config = models::preset_config(o->model_type, o->preset);
-    config["vocab_size"] = o->vocab_size;
-    config["max_position_embeddings"] = o->max_positions;
+    // The NLLB presets carry their real vocabulary; the causal-LM ones leave it to the caller.
+    if (cmd->count("--vocab-size") || !config.contains("vocab_size")) config["vocab_size"] = o->vocab_size;
+    if (cmd->count("--max-positions") || !config.contains("max_position_embeddings"))
+      config["max_position_embeddings"] = o->max_positions;
     if (!o->config_path.empty()) config.update(models::read_json_file(o->config_path));
-    auto model = models::create_model(config, o->seed);
-    models::save_model(*model, o->out);
     int64_t params = 0;
-    for (auto& [name, t] : model->parameters()) params += t->numel();
-    fmt::print("wrote a random {} model ({:.2f}M parameters) to {}\n", model->model_type(), params / 1e6, o->out);
+    std::string model_type;
+    if (models::is_seq2seq_config(config)) {
+      auto model = models::create_seq2seq_model(config, o->seed);
+      models::save_seq2seq_model(*model, o->out);
+      for (auto& [name, t] : model->parameters()) params += t->numel();
+      model_type = model->model_type();
+    } else {
+      auto model = models::create_model(config, o->seed);
+      models::save_model(*model, o->out);
+      for (auto& [name, t] : model->parameters()) params += t->numel();
+      model_type = model->model_type();
+    }
+    fmt::print("wrote a random {} model ({:.2f}M parameters) to {}\n", model_type, params / 1e6, o->out);
   });
 }
 

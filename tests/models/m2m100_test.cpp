@@ -12,6 +12,7 @@
 #include "../core/torch_save_writer.h"
 #include "tessera/core/io/safetensors.h"
 #include "tessera/models/m2m100.h"
+#include "tessera/models/presets.h"
 
 namespace tessera::models {
 namespace {
@@ -403,6 +404,31 @@ TEST(M2M100, Int8WeightsStayCloseToF32AndShrinkTheModel) {
             .to_vector<double>();
     for (size_t v = 0; v < step.size(); ++v) EXPECT_NEAR(step[v], q[v], 1e-4);
     EXPECT_THROW(save_seq2seq_model(*model, "/tmp/never_written"), Error);
+  }
+}
+
+TEST(M2M100, PresetsHaveTheReleasedShapes) {
+  // facebook/nllb-200-distilled-600M's config.json: the figures `tessera init --preset 600m` and
+  // the benchmarks rely on.
+  M2M100Config c = M2M100Config::from_json(preset_config("m2m_100", "600m"));
+  EXPECT_EQ(c.vocab_size, 256206);
+  EXPECT_EQ(c.d_model, 1024);
+  EXPECT_EQ(c.encoder_layers, 12);
+  EXPECT_EQ(c.decoder_layers, 12);
+  EXPECT_EQ(c.encoder_attention_heads, 16);
+  EXPECT_EQ(c.encoder_ffn_dim, 4096);
+  EXPECT_EQ(c.max_position_embeddings, 1024);
+  EXPECT_TRUE(c.scale_embedding);
+  EXPECT_EQ(M2M100Config::from_json(preset_config("m2m_100", "1.3b")).decoder_layers, 24);
+  EXPECT_EQ(M2M100Config::from_json(preset_config("m2m_100", "3.3b")).d_model, 2048);
+  // The tiny presets build models that decode.
+  for (const char* type : {"m2m_100", "nllb-moe"}) {
+    auto model = create_seq2seq_model(preset_config(type, "tiny"), 1);
+    EXPECT_EQ(model->model_type(), type);
+    auto states = model->encode(Tensor::from_vector(std::vector<int64_t>{5, 6, 2}, {1, 3}));
+    Tensor logits = model->decode_step(Tensor::from_vector(std::vector<int64_t>{2}, {1, 1}),
+                                       {states[0].get()});
+    EXPECT_EQ(logits.size(1), model->vocab_size());
   }
 }
 

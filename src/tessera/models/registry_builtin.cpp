@@ -33,6 +33,45 @@ std::map<std::string, nlohmann::json> llama_presets() {
           {"base", preset(512, 1536, 8, 8, 4)},
           {"125m", preset(768, 2048, 12, 12, 12)}};
 }
+
+// Encoder-decoder shapes of the NLLB releases (facebook/nllb-200-*), with their vocabulary of
+// 256,206 ids, and a tiny one for tests; `nllb-moe` gets a tiny sparse model (NLLB-MoE 54B
+// itself does not fit in memory here).
+nlohmann::json m2m100_shape(int d_model, int layers, int heads, int ffn, int vocab) {
+  return {{"model_type", "m2m_100"},       {"architectures", {"M2M100ForConditionalGeneration"}},
+          {"vocab_size", vocab},            {"d_model", d_model},
+          {"encoder_layers", layers},       {"decoder_layers", layers},
+          {"encoder_attention_heads", heads}, {"decoder_attention_heads", heads},
+          {"encoder_ffn_dim", ffn},         {"decoder_ffn_dim", ffn},
+          {"max_position_embeddings", 1024}, {"activation_function", "relu"},
+          {"scale_embedding", true},        {"tie_word_embeddings", true},
+          {"dropout", 0.1},                 {"attention_dropout", 0.1},
+          {"activation_dropout", 0.0},      {"init_std", 0.02},
+          {"pad_token_id", 1},              {"bos_token_id", 0},
+          {"eos_token_id", 2},              {"decoder_start_token_id", 2}};
+}
+
+std::map<std::string, nlohmann::json> m2m100_presets() {
+  return {{"tiny", m2m100_shape(64, 2, 4, 256, 1000)},
+          {"600m", m2m100_shape(1024, 12, 16, 4096, 256206)},
+          {"1.3b", m2m100_shape(1024, 24, 16, 8192, 256206)},
+          {"3.3b", m2m100_shape(2048, 24, 16, 8192, 256206)}};
+}
+
+std::map<std::string, nlohmann::json> nllb_moe_presets() {
+  nlohmann::json tiny = m2m100_shape(64, 2, 4, 256, 1000);
+  tiny["model_type"] = "nllb-moe";
+  tiny["architectures"] = {"NllbMoeForConditionalGeneration"};
+  tiny.update({{"num_experts", 4},
+               {"encoder_sparse_step", 2},
+               {"decoder_sparse_step", 2},
+               {"router_dtype", "float32"},
+               {"moe_token_dropout", 0.2},
+               {"moe_eval_capacity_token_fraction", 1.0},
+               {"second_expert_policy", "all"},
+               {"router_aux_loss_coef", 0.001}});
+  return {{"tiny", tiny}};
+}
 }  // namespace
 
 void register_builtin_models() {
@@ -52,6 +91,9 @@ void register_builtin_models() {
     });
     register_model_presets("mamba2", mamba2_presets());
     register_layout_loader(load_mamba2_original_layout);  // state-spaces/mamba2-* releases
+    // Encoder-decoders have their own registry (models/seq2seq.h); only their sizes are here.
+    register_model_presets("m2m_100", m2m100_presets());
+    register_model_presets("nllb-moe", nllb_moe_presets());
   });
 }
 
