@@ -97,9 +97,14 @@ void add_train(CLI::App& group) {
   cmd->add_option("--lr", o->lr, "peak learning rate (inverse square root decay after warmup)");
   cmd->add_option("--warmup", o->warmup_steps, "warmup steps");
   cmd->add_option("--label-smoothing", o->label_smoothing, "label smoothing");
-  cmd->add_option("--dropout", o->dropout, "dropout");
+  cmd->add_option("--dropout", o->dropout, "dropout on embeddings and residual branches");
+  cmd->add_option("--attention-dropout", o->attention_dropout, "dropout on attention probabilities");
+  cmd->add_option("--activation-dropout", o->activation_dropout,
+                  "dropout on FFN (and expert) hidden activations");
+  cmd->add_option("--layerdrop", o->layerdrop, "probability of skipping a whole layer in training");
   cmd->add_option("--temperature", o->temperature, "sampling temperature over directions");
   cmd->add_option("--aux-loss", o->aux_loss_weight, "moe: load-balancing loss weight");
+  cmd->add_option("--z-loss", o->z_loss_weight, "moe: router z-loss weight (0: off)");
   cmd->add_option("--eval-every", o->eval_every, "dev loss every N steps (0: at the end)");
   cmd->add_option("--save-every", o->save_every, "checkpoint every N steps (0: at the end)");
   cmd->add_option("--runs", o->runs_dir, "runs folder (metrics.jsonl, summary.json)");

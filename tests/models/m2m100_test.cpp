@@ -407,6 +407,55 @@ TEST(M2M100, Int8WeightsStayCloseToF32AndShrinkTheModel) {
   }
 }
 
+// Training regularisers: layerdrop skips whole layers (with probability ~1 the model is its
+// embeddings, final norms and head), none of them act at evaluation, and every training pass
+// draws from the seed set_training gave.
+TEST(M2M100, LayerdropAndDropoutsActOnlyInTraining) {
+  for (bool moe : {false, true}) {
+    nlohmann::json c = small_config(moe);
+    c["dropout"] = 0.0;
+    c["attention_dropout"] = 0.0;
+    c["encoder_layerdrop"] = 0.999999;
+    c["decoder_layerdrop"] = 0.999999;
+    auto model = create_seq2seq_model(c, 3);
+    nlohmann::json bare = c;
+    bare["encoder_layers"] = 0;
+    bare["decoder_layers"] = 0;
+    auto no_layers = create_seq2seq_model(bare, 4);
+    std::map<std::string, Tensor*> params;
+    for (auto& [name, t] : model->parameters()) params[name] = t;
+    for (auto& [name, t] : no_layers->parameters()) *t = params.at(name)->clone();
+    Tensor src = Tensor::from_vector(std::vector<int64_t>{4, 5, 6, 2}, {1, 4});
+    Tensor dec = Tensor::from_vector(std::vector<int64_t>{2, 7, 8}, {1, 3});
+    std::vector<double> eval = model->forward(src, dec).logits.to_vector<double>();
+    model->set_training(true, 1);
+    std::vector<double> skipped = model->forward(src, dec).logits.to_vector<double>();
+    std::vector<double> expected = no_layers->forward(src, dec).logits.to_vector<double>();
+    double eval_differs = 0;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_NEAR(skipped[i], expected[i], 1e-5) << (moe ? "moe" : "dense");
+      eval_differs += std::abs(eval[i] - expected[i]);
+    }
+    EXPECT_GT(eval_differs, 1e-3) << "evaluation must run every layer";
+
+    // Attention and activation dropout: training passes differ from evaluation, and two passes
+    // from the same seed are identical.
+    c["encoder_layerdrop"] = 0.0;
+    c["decoder_layerdrop"] = 0.0;
+    c["attention_dropout"] = 0.3;
+    c["activation_dropout"] = 0.3;
+    auto regularised = create_seq2seq_model(c, 3);
+    std::vector<double> plain = regularised->forward(src, dec).logits.to_vector<double>();
+    EXPECT_EQ(plain, eval);
+    regularised->set_training(true, 7);
+    std::vector<double> a = regularised->forward(src, dec).logits.to_vector<double>();
+    regularised->set_training(true, 7);
+    std::vector<double> b = regularised->forward(src, dec).logits.to_vector<double>();
+    EXPECT_EQ(a, b);
+    EXPECT_NE(a, plain);
+  }
+}
+
 TEST(M2M100, PresetsHaveTheReleasedShapes) {
   // facebook/nllb-200-distilled-600M's config.json: the figures `tessera init --preset 600m` and
   // the benchmarks rely on.

@@ -1,6 +1,7 @@
 // Invariants of the NLLB top-2 mixture-of-experts layer: capacity and token dropping in
 // training, gate renormalisation, no dropping at evaluation, Expert Output Masking in training
-// vs evaluation, the load-balancing loss, padding, and gradients (f64 finite differences).
+// vs evaluation, the load-balancing loss, the router z-loss, activation dropout, padding, and
+// gradients (f64 finite differences).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -184,6 +185,72 @@ TEST(Moe, GradientsMatchFiniteDifferences) {
     GradCheckResult r = gradcheck(fn, inputs, {.step = 1e-6, .atol = 1e-5, .rtol = 1e-4});
     EXPECT_TRUE(r.ok) << (training ? "training: " : "eval: ") << r.report;
   }
+}
+
+// ST-MoE's router z-loss: mean over routed tokens of logsumexp(router logits)^2, with its
+// gradient through the router (f64 finite differences).
+TEST(Moe, RouterZLossMatchesTheFormulaAndItsGradient) {
+  MoeConfig config;
+  config.num_experts = 3;
+  MoeFfn base = make_moe(4, 5, config, 21, 0.7);
+  Generator gen(22);
+  Tensor x = rand_normal({6, 4}, 0, 1, gen, DType::f64);
+  std::vector<uint8_t> active = {1, 0, 1, 1, 1, 0};
+  std::vector<double> logits =
+      linear(x, base.router.weight.to(DType::f64), base.router.bias.to(DType::f64))
+          .to_vector<double>();
+  double expected = 0;
+  int routed = 0;
+  for (int64_t n = 0; n < 6; ++n) {
+    if (!active[n]) continue;
+    double z = 0;
+    for (int e = 0; e < 3; ++e) z += std::exp(logits[n * 3 + e]);
+    expected += std::log(z) * std::log(z);
+    ++routed;
+  }
+  expected /= routed;
+  auto with_router = [&](const Tensor& weight) {
+    MoeFfn m = base;
+    ParameterRefs refs;
+    m.parameters("", refs);
+    for (auto& [name, t] : refs) *t = t->to(DType::f64);
+    m.router.weight = weight;
+    return m.forward(x, false, nullptr, &active).z_loss;
+  };
+  EXPECT_NEAR(with_router(base.router.weight.to(DType::f64)).item<double>(), expected, 1e-10);
+  GradCheckResult r =
+      gradcheck([&](const std::vector<Tensor>& in) { return with_router(in[0]); },
+                {base.router.weight.to(DType::f64)}, {.step = 1e-6, .atol = 1e-6, .rtol = 1e-5});
+  EXPECT_TRUE(r.ok) << r.report;
+}
+
+// Activation dropout acts on the experts' hidden units in training only: evaluation output is
+// unchanged, and averaging many training passes recovers it (inverted dropout is unbiased and
+// the second projection is linear).
+TEST(Moe, ActivationDropoutOnlyInTrainingAndUnbiased) {
+  MoeConfig config;
+  config.num_experts = 2;
+  config.training_capacity = 100;  // no capacity drops, so only dropout differs
+  MoeFfn plain = make_moe(3, 6, config, 31);
+  MoeFfn dropped = plain;
+  dropped.config.activation_dropout = 0.5;
+  Generator gen(32);
+  Tensor x = rand_normal({4, 3}, 0, 1, gen);
+  std::vector<double> reference = plain.forward(x, false).y.to_vector<double>();
+  std::vector<double> eval = dropped.forward(x, false).y.to_vector<double>();
+  for (size_t i = 0; i < reference.size(); ++i) EXPECT_DOUBLE_EQ(eval[i], reference[i]);
+  std::vector<double> first = dropped.forward(x, true, &gen).y.to_vector<double>();
+  double differs = 0;
+  for (size_t i = 0; i < first.size(); ++i) differs += std::abs(first[i] - reference[i]);
+  EXPECT_GT(differs, 1e-3);
+  std::vector<double> average(reference.size(), 0.0);
+  const int draws = 2000;
+  for (int k = 0; k < draws; ++k) {
+    std::vector<double> y = dropped.forward(x, true, &gen).y.to_vector<double>();
+    for (size_t i = 0; i < y.size(); ++i) average[i] += y[i] / draws;
+  }
+  for (size_t i = 0; i < reference.size(); ++i) EXPECT_NEAR(average[i], reference[i], 0.05);
+  EXPECT_THROW(dropped.forward(x, true, nullptr), Error);
 }
 
 TEST(Moe, ScatterAddRowsAndItsGradient) {

@@ -121,11 +121,22 @@ Tensor M2M100Model::embed(const Tensor& ids, int64_t past) {
 }
 
 Tensor M2M100Model::run_ffn(const FeedForward& ffn, const Tensor& x,
-                            const std::vector<uint8_t>* active, std::vector<Tensor>* aux) {
-  if (!ffn.moe) return ffn.fc2.forward(nn::activate(ffn.fc1.forward(x), config_.activation));
+                            const std::vector<uint8_t>* active, RouterLosses* losses) {
+  if (!ffn.moe) {
+    Tensor hidden = nn::activate(ffn.fc1.forward(x), config_.activation);
+    if (training_) hidden = nn::dropout(hidden, config_.activation_dropout, dropout_gen_);
+    return ffn.fc2.forward(hidden);
+  }
   nn::MoeOutput out = ffn.moe->forward(x, training_, &dropout_gen_, active);
-  if (aux) aux->push_back(out.aux_loss);
+  if (losses) {
+    losses->balance.push_back(out.aux_loss);
+    losses->z.push_back(out.z_loss);
+  }
   return out.y;
+}
+
+bool M2M100Model::drop_layer(double layerdrop) {
+  return training_ && layerdrop > 0 && dropout_gen_.next_double() < layerdrop;
 }
 
 namespace {
@@ -137,16 +148,18 @@ std::vector<uint8_t> non_pad(const Tensor& ids, int64_t pad) {
 }
 }  // namespace
 
-Tensor M2M100Model::run_encoder(const Tensor& src_ids, std::vector<Tensor>* aux) {
+Tensor M2M100Model::run_encoder(const Tensor& src_ids, RouterLosses* losses) {
   Tensor x = embed(src_ids, 0);
   Tensor bias = nn::key_padding_bias(src_ids, config_.pad_token_id, x.dtype());
   std::vector<uint8_t> active = non_pad(src_ids, config_.pad_token_id);
   const double p = training_ ? config_.dropout : 0.0;
+  const double p_attn = training_ ? config_.attention_dropout : 0.0;
   for (const EncoderLayer& l : encoder_layers_) {
+    if (drop_layer(config_.encoder_layerdrop)) continue;
     Tensor h = l.self_attn_layer_norm.forward(x);
-    h = l.self_attn.forward(h, h, bias, false);
+    h = l.self_attn.forward(h, h, bias, false, p_attn, &dropout_gen_);
     x = add(x, nn::dropout(h, p, dropout_gen_));
-    h = run_ffn(l.ffn, l.ffn_layer_norm.forward(x), &active, aux);
+    h = run_ffn(l.ffn, l.ffn_layer_norm.forward(x), &active, losses);
     x = add(x, nn::dropout(h, p, dropout_gen_));
   }
   return encoder_norm_.forward(x);
@@ -222,27 +235,35 @@ Seq2SeqOutput M2M100Model::forward(const Tensor& src_ids, const Tensor& decoder_
   TESSERA_CHECK_INPUT(src_ids.size(0) == decoder_ids.size(0),
                       "source batch {} and decoder batch {} differ", src_ids.size(0),
                       decoder_ids.size(0));
-  std::vector<Tensor> aux;
-  Tensor memory = run_encoder(src_ids, &aux);
+  RouterLosses losses;
+  Tensor memory = run_encoder(src_ids, &losses);
   Tensor memory_bias = nn::key_padding_bias(src_ids, config_.pad_token_id, memory.dtype());
   std::vector<uint8_t> active = non_pad(decoder_ids, config_.pad_token_id);
   const double p = training_ ? config_.dropout : 0.0;
+  const double p_attn = training_ ? config_.attention_dropout : 0.0;
   Tensor y = embed(decoder_ids, 0);
   for (const DecoderLayer& l : decoder_layers_) {
+    if (drop_layer(config_.decoder_layerdrop)) continue;
     // Right padding: causal masking alone keeps real tokens from seeing pads.
     Tensor h = l.self_attn_layer_norm.forward(y);
-    y = add(y, nn::dropout(l.self_attn.forward(h, h, Tensor(), true), p, dropout_gen_));
+    h = l.self_attn.forward(h, h, Tensor(), true, p_attn, &dropout_gen_);
+    y = add(y, nn::dropout(h, p, dropout_gen_));
     h = l.cross_attn_layer_norm.forward(y);
-    y = add(y, nn::dropout(l.cross_attn.forward(h, memory, memory_bias, false), p, dropout_gen_));
-    h = run_ffn(l.ffn, l.ffn_layer_norm.forward(y), &active, &aux);
+    h = l.cross_attn.forward(h, memory, memory_bias, false, p_attn, &dropout_gen_);
+    y = add(y, nn::dropout(h, p, dropout_gen_));
+    h = run_ffn(l.ffn, l.ffn_layer_norm.forward(y), &active, &losses);
     y = add(y, nn::dropout(h, p, dropout_gen_));
   }
   Seq2SeqOutput out;
   out.logits = output_logits(y);
-  if (!aux.empty()) {
-    Tensor total = aux[0];
-    for (size_t i = 1; i < aux.size(); ++i) total = add(total, aux[i]);
-    out.aux_loss = mul(total, 1.0 / static_cast<double>(aux.size()));
+  auto layer_mean = [](const std::vector<Tensor>& values) {
+    Tensor total = values[0];
+    for (size_t i = 1; i < values.size(); ++i) total = add(total, values[i]);
+    return mul(total, 1.0 / static_cast<double>(values.size()));
+  };
+  if (!losses.balance.empty()) {
+    out.aux_loss = layer_mean(losses.balance);
+    out.z_loss = layer_mean(losses.z);
   }
   return out;
 }

@@ -27,6 +27,10 @@ struct M2M100Config {
   bool tie_word_embeddings = true;
   int64_t pad_token_id = 1, bos_token_id = 0, eos_token_id = 2, decoder_start_token_id = 2;
   double dropout = 0.1, init_std = 0.02;
+  // Training-only regularisers, transformers' defaults when config.json omits them: dropout on
+  // attention probabilities, on the FFN's hidden activations, and skipping whole layers.
+  double attention_dropout = 0.1, activation_dropout = 0.0;
+  double encoder_layerdrop = 0.05, decoder_layerdrop = 0.05;
   double layer_norm_eps = 1e-5;
   // NLLB-MoE
   int64_t num_experts = 0;
@@ -39,6 +43,7 @@ struct M2M100Config {
   double moe_eval_capacity_token_fraction = 1.0;
   double moe_token_dropout = 0.0;  // Expert Output Masking rate
   double router_aux_loss_coef = 0.01;
+  double router_z_loss_coef = 0.001;  // kept for round trips; the trainer takes its own weight
   nlohmann::json original;  // the parsed config.json, so unknown keys survive a save
 
   static M2M100Config from_json(const nlohmann::json& j);
@@ -101,9 +106,16 @@ class M2M100Model : public Seq2SeqLM {
  private:
   Tensor embed(const Tensor& ids, int64_t past);
   Tensor token_embeddings(const Tensor& ids) const;
+  // The MoE layers' training losses of one forward pass, one entry per sparse layer run.
+  struct RouterLosses {
+    std::vector<Tensor> balance, z;
+  };
   Tensor run_ffn(const FeedForward& ffn, const Tensor& x, const std::vector<uint8_t>* active,
-                 std::vector<Tensor>* aux);
-  Tensor run_encoder(const Tensor& src_ids, std::vector<Tensor>* aux);
+                 RouterLosses* losses);
+  Tensor run_encoder(const Tensor& src_ids, RouterLosses* losses);
+  // Training: true when layerdrop skips this layer for the pass (fairseq / transformers draw
+  // once per layer and pass).
+  bool drop_layer(double layerdrop);
   Tensor output_logits(const Tensor& hidden) const;
   std::string layer_prefix(bool encoder, int64_t i) const;
 

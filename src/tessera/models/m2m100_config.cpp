@@ -31,6 +31,10 @@ M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
   c.decoder_start_token_id = config_value_or<int64_t>(j, "decoder_start_token_id", c.eos_token_id);
   c.dropout = config_value_or<double>(j, "dropout", 0.1);
   c.init_std = config_value_or<double>(j, "init_std", 0.02);
+  c.attention_dropout = config_value_or<double>(j, "attention_dropout", 0.1);
+  c.activation_dropout = config_value_or<double>(j, "activation_dropout", 0.0);
+  c.encoder_layerdrop = config_value_or<double>(j, "encoder_layerdrop", 0.05);
+  c.decoder_layerdrop = config_value_or<double>(j, "decoder_layerdrop", 0.05);
   if (c.moe_layout) {
     c.num_experts = config_require<int64_t>(j, "num_experts");
     c.expert_capacity = config_value_or<int64_t>(j, "expert_capacity", 0);
@@ -47,6 +51,7 @@ M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
     c.moe_eval_capacity_token_fraction = config_value_or<double>(j, "moe_eval_capacity_token_fraction", 1.0);
     c.moe_token_dropout = config_value_or<double>(j, "moe_token_dropout", 0.2);
     c.router_aux_loss_coef = config_value_or<double>(j, "router_aux_loss_coef", 0.001);
+    c.router_z_loss_coef = config_value_or<double>(j, "router_z_loss_coef", 0.001);
     TESSERA_CHECK_INPUT(c.num_experts >= 2, "config.json: num_experts must be at least 2, got {}",
                         c.num_experts);
     TESSERA_CHECK_INPUT(c.moe_token_dropout >= 0 && c.moe_token_dropout < 1,
@@ -65,8 +70,12 @@ M2M100Config M2M100Config::from_json(const nlohmann::json& j) {
   TESSERA_CHECK_INPUT(c.pad_token_id >= 0 && c.pad_token_id < c.vocab_size,
                       "config.json: pad_token_id {} outside the vocabulary of {}", c.pad_token_id,
                       c.vocab_size);
-  TESSERA_CHECK_INPUT(c.dropout >= 0 && c.dropout < 1, "config.json: dropout {} outside [0, 1)",
-                      c.dropout);
+  for (auto [key, value] : {std::pair{"dropout", c.dropout},
+                             {"attention_dropout", c.attention_dropout},
+                             {"activation_dropout", c.activation_dropout},
+                             {"encoder_layerdrop", c.encoder_layerdrop},
+                             {"decoder_layerdrop", c.decoder_layerdrop}})
+    TESSERA_CHECK_INPUT(value >= 0 && value < 1, "config.json: {} {} outside [0, 1)", key, value);
   return c;
 }
 
@@ -92,6 +101,10 @@ nlohmann::json M2M100Config::to_json() const {
   j["eos_token_id"] = eos_token_id;
   j["decoder_start_token_id"] = decoder_start_token_id;
   j["dropout"] = dropout;
+  j["attention_dropout"] = attention_dropout;
+  j["activation_dropout"] = activation_dropout;
+  j["encoder_layerdrop"] = encoder_layerdrop;
+  j["decoder_layerdrop"] = decoder_layerdrop;
   j["init_std"] = init_std;
   j["is_encoder_decoder"] = true;
   if (!j.contains("torch_dtype")) j["torch_dtype"] = "float32";
@@ -108,6 +121,7 @@ nlohmann::json M2M100Config::to_json() const {
     j["moe_eval_capacity_token_fraction"] = moe_eval_capacity_token_fraction;
     j["moe_token_dropout"] = moe_token_dropout;
     j["router_aux_loss_coef"] = router_aux_loss_coef;
+    j["router_z_loss_coef"] = router_z_loss_coef;
   }
   return j;
 }
@@ -120,6 +134,7 @@ nn::MoeConfig M2M100Config::moe_config() const {
   m.normalize_before_dropping = normalize_router_prob_before_dropping;
   m.batch_prioritized_routing = batch_prioritized_routing;
   m.expert_output_masking = moe_token_dropout;
+  m.activation_dropout = activation_dropout;
   m.activation = activation;
   return m;
 }

@@ -18,6 +18,7 @@ namespace tessera::models {
 struct Seq2SeqOutput {
   Tensor logits;    // [B, T, vocab]
   Tensor aux_loss;  // scalar: mean of the MoE layers' load-balancing losses; undefined when dense
+  Tensor z_loss;    // scalar: mean of the MoE layers' router z-losses; undefined when dense
 };
 
 // One sequence's decoding state: its encoder memory (shared between beams) and its own

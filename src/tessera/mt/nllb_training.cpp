@@ -39,8 +39,10 @@ nlohmann::json model_config(const MtTrainOptions& o, int64_t vocab) {
                       {"activation_function", "relu"},
                       {"scale_embedding", true},
                       {"dropout", o.dropout},
-                      {"attention_dropout", 0.0},
-                      {"activation_dropout", 0.0},
+                      {"attention_dropout", o.attention_dropout},
+                      {"activation_dropout", o.activation_dropout},
+                      {"encoder_layerdrop", o.layerdrop},
+                      {"decoder_layerdrop", o.layerdrop},
                       {"init_std", 0.02},
                       {"pad_token_id", NllbTokenizer::kPad},
                       {"bos_token_id", NllbTokenizer::kBos},
@@ -53,6 +55,7 @@ nlohmann::json model_config(const MtTrainOptions& o, int64_t vocab) {
     c["decoder_sparse_step"] = o.sparse_step;
     c["moe_token_dropout"] = o.eom_rate;
     c["router_aux_loss_coef"] = o.aux_loss_weight;
+    c["router_z_loss_coef"] = o.z_loss_weight;
     c["expert_capacity"] = 0;
     c["moe_eval_capacity_token_fraction"] = 1.0;
   }
@@ -106,6 +109,13 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
   TESSERA_CHECK_INPUT(o.eom_rate >= 0 && o.eom_rate < 1, "--eom rate {} outside [0, 1)",
                       o.eom_rate);
   TESSERA_CHECK_INPUT(o.arch == "moe" || o.eom_rate == 0, "--eom applies to --arch moe only");
+  for (auto [flag, value] : {std::pair{"--dropout", o.dropout},
+                             {"--attention-dropout", o.attention_dropout},
+                             {"--activation-dropout", o.activation_dropout},
+                             {"--layerdrop", o.layerdrop}})
+    TESSERA_CHECK_INPUT(value >= 0 && value < 1, "{} {} outside [0, 1)", flag, value);
+  TESSERA_CHECK_INPUT(o.z_loss_weight >= 0 && o.aux_loss_weight >= 0,
+                      "--z-loss and --aux-loss must not be negative");
   TESSERA_CHECK_INPUT(o.steps > 0 && o.batch_size > 0 && o.max_tokens >= 4,
                       "steps, batch and max tokens must be positive");
   TESSERA_CHECK_INPUT(!o.out_dir.empty(), "--out is required");
@@ -210,6 +220,8 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
                                 o.label_smoothing);
     Tensor total = loss;
     if (out.aux_loss.defined()) total = add(total, mul(out.aux_loss, o.aux_loss_weight));
+    if (out.z_loss.defined() && o.z_loss_weight > 0)
+      total = add(total, mul(out.z_loss, o.z_loss_weight));
     optimizer.zero_grad();
     total.backward();
     clip_grad_norm(params, o.clip_norm);
@@ -229,6 +241,7 @@ MtTrainSummary train_translation_model(const MtTrainOptions& o) {
                             {"lr", lr},
                             {"tokens_per_second", summary.tokens_seen / std::max(secs, 1e-9)}};
       if (out.aux_loss.defined()) row["aux_loss"] = out.aux_loss.item<double>();
+      if (out.z_loss.defined()) row["z_loss"] = out.z_loss.item<double>();
       if (o.eval_every > 0 && step % o.eval_every == 0) {
         model->set_training(false);
         row["dev_loss"] = dev_loss(*model, dev, *tok, o.max_tokens, o.batch_size);

@@ -32,7 +32,10 @@ struct MtTrainOptions {
   double lr = 2e-3;
   int64_t warmup_steps = 200;
   double label_smoothing = 0.1, dropout = 0.1, temperature = 5.0;
+  // Regularisers of fairseq's recipe (0: off; written to config.json under upstream keys).
+  double attention_dropout = 0.0, activation_dropout = 0.0, layerdrop = 0.0;
   double aux_loss_weight = 0.01, clip_norm = 1.0, weight_decay = 0.0;
+  double z_loss_weight = 0.0;  // moe: router z-loss weight (transformers' router_z_loss_coef)
   int64_t eval_every = 200, log_every = 20, save_every = 0;  // 0: only at the end
   uint64_t seed = 0;
   bool resume = false;

@@ -92,6 +92,7 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
   if (R == 0) {
     result.y = mul(x_in, 0.0);
     result.aux_loss = Tensor::scalar(0.0, x.dtype());
+    result.z_loss = Tensor::scalar(0.0, x.dtype());
     return result;
   }
   Tensor routed_index = Tensor::from_vector(routed, {R});
@@ -101,6 +102,7 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
   Tensor logits =
       linear(xr.dtype() == DType::f64 ? xr : xr.to(DType::f32), router.weight, router.bias);
   Tensor probs = softmax(logits, -1);  // [R, E]
+  result.z_loss = mean(square(logsumexp(logits, -1)));
   std::vector<double> p = probs.to_vector<double>();
 
   MoeRouting& r = result.routing;
@@ -213,7 +215,12 @@ MoeOutput MoeFfn::forward(const Tensor& x_in, bool training, Generator* gen,
     const int64_t M = static_cast<int64_t>(rows_of[e].size());
     Tensor xe = index_select(xr, 0, Tensor::from_vector(rows_of[e], {M}));
     const ExpertFfn& ex = experts[e];
-    outputs.push_back(ex.fc2.forward(activate(ex.fc1.forward(xe), config.activation)));
+    Tensor hidden = activate(ex.fc1.forward(xe), config.activation);
+    if (training && config.activation_dropout > 0) {
+      TESSERA_CHECK(gen != nullptr, "moe: activation dropout in training needs a generator");
+      hidden = dropout(hidden, config.activation_dropout, *gen);
+    }
+    outputs.push_back(ex.fc2.forward(hidden));
     all_rows.insert(all_rows.end(), rows_of[e].begin(), rows_of[e].end());
     all_slots.insert(all_slots.end(), slots_of[e].begin(), slots_of[e].end());
   }

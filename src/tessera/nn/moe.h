@@ -27,6 +27,7 @@ struct MoeConfig {
   bool normalize_before_dropping = false;  // renormalise top-1/top-2 before capacity drops
   bool batch_prioritized_routing = false;  // fill capacity by router confidence, not position
   double expert_output_masking = 0.0;      // EOM rate p (upstream: moe_token_dropout)
+  double activation_dropout = 0.0;  // training: dropout on each expert's hidden activations
   Activation activation = Activation::relu;
 };
 
@@ -47,6 +48,10 @@ struct MoeRouting {
 struct MoeOutput {
   Tensor y;         // same shape as the input
   Tensor aux_loss;  // scalar: E * sum_e mean_prob_e * top1_fraction_e (1 when balanced)
+  // scalar: mean over routed tokens of logsumexp(router logits)^2, the router z-loss of
+  // ST-MoE (Zoph et al. 2022) that transformers' NLLB-MoE adds with router_z_loss_coef; it keeps
+  // the logits small so the fp32 softmax stays well conditioned.
+  Tensor z_loss;
   MoeRouting routing;
 };
 
@@ -59,7 +64,7 @@ struct MoeFfn {
                        double std, Generator& gen);
   // x [N, d] (or [.., d], flattened). `active` (optional, N entries) marks tokens to route;
   // inactive tokens (padding) get a zero output and do not count towards capacity or the
-  // auxiliary loss. `gen` draws the EOM masks in training.
+  // auxiliary loss. `gen` draws the EOM masks and activation dropout in training.
   MoeOutput forward(const Tensor& x, bool training, Generator* gen = nullptr,
                     const std::vector<uint8_t>* active = nullptr) const;
   // Upstream names: <prefix>router.classifier.*, <prefix>experts.expert_<j>.fc1.* / fc2.*

@@ -114,27 +114,31 @@ std::pair<Tensor, Tensor> MultiHeadAttention::project_kv(const Tensor& memory) c
 }
 
 Tensor MultiHeadAttention::forward(const Tensor& x, const Tensor& memory, const Tensor& key_bias,
-                                   bool causal) const {
+                                   bool causal, double attention_dropout, Generator* gen) const {
   const int64_t B = x.size(0), T = x.size(1), S = memory.size(1), C = num_heads * head_dim;
   Tensor q = q_proj.forward(x).reshape({B, T, num_heads, head_dim});
   auto [k, v] = project_kv(memory);
   Tensor out;
-  if (!key_bias.defined()) {
-    out = attention(q, k, v, causal);  // fused kernel: no padded keys to hide
+  TESSERA_CHECK(attention_dropout <= 0 || gen != nullptr,
+                "attention dropout needs a generator");
+  if (!key_bias.defined() && attention_dropout <= 0) {
+    out = attention(q, k, v, causal);  // fused kernel: no padded keys to hide, nothing dropped
   } else {
-    // Padded keys: scores = q k^T / sqrt(D) + bias, written with differentiable ops.
+    // scores = q k^T / sqrt(D) + bias, written with differentiable ops.
     Tensor qh = q.permute({0, 2, 1, 3});  // [B, H, T, D]
     Tensor kt = k.permute({0, 2, 3, 1});  // [B, H, D, S]
     Tensor vh = v.permute({0, 2, 1, 3});  // [B, H, S, D]
     Tensor scores = mul(matmul(qh, kt), 1.0 / std::sqrt(static_cast<double>(head_dim)));
-    scores = add(scores, key_bias);
+    if (key_bias.defined()) scores = add(scores, key_bias);
     if (causal) {
       std::vector<double> mask(T * S, 0.0);
       for (int64_t t = 0; t < T; ++t)
         for (int64_t s = t + 1 + (S - T); s < S; ++s) mask[t * S + s] = -1e9;
       scores = add(scores, Tensor::from_vector(mask, {T, S}).to(scores.dtype()));
     }
-    out = matmul(softmax(scores, -1), vh).permute({0, 2, 1, 3});  // [B, T, H, D]
+    Tensor probs = softmax(scores, -1);
+    if (attention_dropout > 0) probs = dropout(probs, attention_dropout, *gen);
+    out = matmul(probs, vh).permute({0, 2, 1, 3});  // [B, T, H, D]
   }
   return out_proj.forward(out.reshape({B, T, C}));
 }

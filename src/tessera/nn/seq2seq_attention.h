@@ -41,7 +41,10 @@ struct MultiHeadAttention {
   // Full-sequence attention (training, scoring, encoding): queries from x [B, T, C], keys and
   // values from memory [B, S, C] (x itself for self-attention). key_bias [B, 1, 1, S] (may be
   // undefined) masks padded keys; causal masks future keys (self-attention, S == T).
-  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& key_bias, bool causal) const;
+  // attention_dropout > 0 (training) drops attention probabilities with `gen`, as fairseq's
+  // attention_dropout does; it takes the unfused path.
+  Tensor forward(const Tensor& x, const Tensor& memory, const Tensor& key_bias, bool causal,
+                 double attention_dropout = 0.0, Generator* gen = nullptr) const;
   // Keys and values of a memory [B, S, C] as [B, S, H, D] (the cross-attention cache).
   std::pair<Tensor, Tensor> project_kv(const Tensor& memory) const;
   // Decoding: x [B, 1, C], one (keys, values) pair [1, S_b, H, D] per sequence -> [B, 1, C].
