@@ -14,6 +14,7 @@
 #include "tessera/core/io/torch_pickle.h"
 #include "tessera/models/causal_lm.h"
 #include "tessera/models/m2m100.h"
+#include "tessera/nn/init_scope.h"
 
 namespace tessera::models {
 
@@ -83,6 +84,7 @@ std::unique_ptr<Seq2SeqLM> load_seq2seq_model(const std::string& dir) {
   nlohmann::json config = read_json_file((fs::path(dir) / "config.json").string());
   std::unique_ptr<Seq2SeqLM> model;
   try {
+    nn::SkipParameterInit skip_init;  // every parameter is read from the checkpoint below
     model = create_seq2seq_model(config);
   } catch (const Error& e) {
     throw e.with_context(dir);

@@ -6,6 +6,7 @@
 
 #include "tessera/core/autograd.h"
 #include "tessera/kernels/cpu/gemm.h"
+#include "tessera/kernels/cpu/int8_gemm.h"
 
 namespace tessera::nn {
 
@@ -15,7 +16,8 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
   const int64_t N = weight.size(0), K = weight.size(1);
   Tensor w = weight.to(DType::f32).contiguous();
   const float* pw = w.data<float>();
-  Int8Matrix m{Tensor::empty({N, K}, DType::i8), Tensor::empty({N}, DType::f32)};
+  Int8Matrix m{Tensor::empty({N, K}, DType::i8), Tensor::empty({N}, DType::f32),
+               Tensor::empty({N}, DType::i32)};
   int8_t* q = m.q.data<int8_t>();
   float* s = m.scale.data<float>();
 #pragma omp parallel for schedule(static)
@@ -27,6 +29,7 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
     for (int64_t k = 0; k < K; ++k)
       q[n * K + k] = static_cast<int8_t>(std::lrint(pw[n * K + k] * inv));
   }
+  kernels::int8_row_sums(q, N, K, m.row_sums.data<int32_t>());
   return m;
 }
 
@@ -57,6 +60,13 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
         po[m * N + n] = acc * s[n];
       }
     }
+  } else if (kernels::int8_gemm_accelerated()) {
+    // Many rows: int8 activations (per-row absmax) times int8 weights, in int32.
+    std::vector<int8_t> xq(static_cast<size_t>(M * K));
+    std::vector<float> x_scale(static_cast<size_t>(M));
+    kernels::int8_quantize_rows(px, M, K, xq.data(), x_scale.data());
+    kernels::int8_gemm_f32(xq.data(), K, x_scale.data(), M, q, w.row_sums.data<int32_t>(), s,
+                           nullptr, N, K, po, N);
   } else {
     // Many rows: dequantize blocks of weight rows (about 256 KB) and let BLAS multiply.
     const int64_t block =
