@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "tessera/core/autograd.h"
+#include "tessera/kernels/cpu/reduce.h"
 
 namespace tessera::infer {
 
@@ -67,6 +68,37 @@ void constrained_logprobs(const float* logits, int64_t V, const std::vector<int3
   for (int32_t banned : banned_ngram_tokens(tokens, o.no_repeat_ngram_size))
     if (banned >= 0 && banned < V) out[banned] = kNegInf;
   if (step < o.min_length && eos >= 0 && eos < V) out[eos] = kNegInf;
+}
+
+// The `take` most probable allowed next tokens of one row, best first (ties: the lower id),
+// with their log-probabilities. Log-softmax keeps the order of the logits, so the selection is
+// a top-k of the raw row (widened by the number of banned tokens, which are then skipped) and
+// only the log-partition runs over the whole vocabulary; no row-sized buffer is written.
+// Equals taking the best `take` of constrained_logprobs.
+void top_logprobs(const float* logits, int64_t V, const std::vector<int32_t>& tokens, int64_t step,
+                  const DecodeOptions& o, int64_t eos, int64_t take,
+                  std::vector<std::pair<double, int32_t>>& out) {
+  out.clear();
+  if (step < static_cast<int64_t>(o.forced_prefix.size())) {
+    out.emplace_back(0.0, o.forced_prefix[step]);
+    return;
+  }
+  std::vector<int32_t> banned = banned_ngram_tokens(tokens, o.no_repeat_ngram_size);
+  if (step < o.min_length && eos >= 0 && eos < V) banned.push_back(static_cast<int32_t>(eos));
+  std::sort(banned.begin(), banned.end());
+  banned.erase(std::unique(banned.begin(), banned.end()), banned.end());
+  float log_partition = 0;
+  kernels::reduce(kernels::ReduceOp::logsumexp, logits, &log_partition, 1, V, 1);
+  const int64_t wide = std::min<int64_t>(V, take + static_cast<int64_t>(banned.size()));
+  std::vector<float> values(static_cast<size_t>(wide));
+  std::vector<int64_t> ids(static_cast<size_t>(wide));
+  kernels::topk_rows(logits, values.data(), ids.data(), 1, V, wide);
+  for (int64_t r = 0; r < wide && static_cast<int64_t>(out.size()) < take; ++r) {
+    const auto id = static_cast<int32_t>(ids[r]);
+    if (values[r] == -std::numeric_limits<float>::infinity()) break;  // impossible from here on
+    if (std::binary_search(banned.begin(), banned.end(), id)) continue;
+    out.emplace_back(static_cast<double>(values[r]) - static_cast<double>(log_partition), id);
+  }
 }
 
 void check_options(const DecodeOptions& o) {
@@ -177,6 +209,19 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model,
       const float* logits = logits_t.data<float>();
       ++local.decoder_steps;
 
+      // Each row's best continuations, rows in parallel (the bookkeeping below is sequential):
+      // the argmax for greedy search, 2K candidates per beam for beam search.
+      std::vector<std::vector<std::pair<double, int32_t>>> best(live.size());
+      if (!o.sample) {
+#pragma omp parallel for schedule(dynamic, 4)
+        for (size_t r = 0; r < live.size(); ++r) {
+          const auto [i, b] = live[r];
+          const Beam& beam = search[i].beams[b];
+          const auto step = static_cast<int64_t>(beam.tokens.size()) - 1;
+          top_logprobs(logits + r * V, V, beam.tokens, step, o, eos, K == 1 ? 1 : 2 * K, best[r]);
+        }
+      }
+
       size_t row = 0;
       for (size_t i = 0; i < n; ++i) {
         SentenceSearch& s = search[i];
@@ -187,18 +232,27 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model,
         if (K == 1) {
           Beam& beam = s.beams[0];
           const float* row_logits = logits + row * V;
+          const auto& row_best = best[row];
           ++row;
-          constrained_logprobs(row_logits, V, beam.tokens, step, o, eos, lp);
           int32_t token;
-          if (s.sampler && step >= static_cast<int64_t>(o.forced_prefix.size())) {
-            masked.assign(row_logits, row_logits + V);
-            for (int64_t v = 0; v < V; ++v)
-              if (lp[v] == kNegInf) masked[v] = -std::numeric_limits<float>::infinity();
-            token = s.sampler->sample(masked, beam.tokens);
+          double token_logprob;
+          if (s.sampler) {
+            constrained_logprobs(row_logits, V, beam.tokens, step, o, eos, lp);
+            if (step >= static_cast<int64_t>(o.forced_prefix.size())) {
+              masked.assign(row_logits, row_logits + V);
+              for (int64_t v = 0; v < V; ++v)
+                if (lp[v] == kNegInf) masked[v] = -std::numeric_limits<float>::infinity();
+              token = s.sampler->sample(masked, beam.tokens);
+            } else {
+              token = static_cast<int32_t>(std::max_element(lp.begin(), lp.end()) - lp.begin());
+            }
+            token_logprob = lp[token];
           } else {
-            token = static_cast<int32_t>(std::max_element(lp.begin(), lp.end()) - lp.begin());
+            TESSERA_CHECK(!row_best.empty(), "decode: every token of a row is banned");
+            token_logprob = row_best[0].first;
+            token = row_best[0].second;
           }
-          beam.sum += lp[token];
+          beam.sum += token_logprob;
           beam.tokens.push_back(token);
           if (token == eos || last_step) {
             std::vector<int32_t> kept = beam.tokens;
@@ -215,17 +269,9 @@ std::vector<std::vector<Hypothesis>> decode(models::Seq2SeqLM& model,
           int32_t token;
         };
         std::vector<Candidate> cands;
-        std::vector<int32_t> idx(V);
-        for (size_t b = 0; b < s.beams.size(); ++b, ++row) {
-          constrained_logprobs(logits + row * V, V, s.beams[b].tokens, step, o, eos, lp);
-          std::iota(idx.begin(), idx.end(), 0);
-          const int64_t take = std::min<int64_t>(2 * K, V);
-          std::partial_sort(idx.begin(), idx.begin() + take, idx.end(), [&](int32_t a, int32_t c) {
-            return lp[a] > lp[c] || (lp[a] == lp[c] && a < c);
-          });
-          for (int64_t r = 0; r < take; ++r)
-            if (lp[idx[r]] != kNegInf) cands.push_back({s.beams[b].sum + lp[idx[r]], b, idx[r]});
-        }
+        for (size_t b = 0; b < s.beams.size(); ++b, ++row)
+          for (const auto& [logprob, token] : best[row])
+            cands.push_back({s.beams[b].sum + logprob, b, token});
         std::stable_sort(cands.begin(), cands.end(),
                          [](const Candidate& a, const Candidate& c) { return a.total > c.total; });
         if (static_cast<int64_t>(cands.size()) > 2 * K) cands.resize(2 * K);
