@@ -133,6 +133,16 @@ void topk_row(const T* row, int64_t n, int64_t k, T* values, int64_t* indices,
     for (int64_t j = 0; j < k; ++j) scratch.push_back({row[j], j});
     std::make_heap(scratch.begin(), scratch.end(), ranks_before<T>);
     for (int64_t j = k; j < n; ++j) {
+      // Most of a long row cannot enter: skip 16 at a time while none beats the current k-th
+      // (!(x <= t) also catches NaN, which ranks first). Later equal values never enter.
+      while (j + 16 <= n) {
+        const T threshold = scratch.front().value;
+        bool any = false;
+        for (int64_t i = 0; i < 16; ++i) any |= !(row[j + i] <= threshold);
+        if (any) break;
+        j += 16;
+      }
+      if (j >= n) break;
       const Candidate<T> candidate{row[j], j};
       if (!ranks_before(candidate, scratch.front())) continue;
       std::pop_heap(scratch.begin(), scratch.end(), ranks_before<T>);
