@@ -133,8 +133,18 @@ void int8_gemm_vnni_columns(const uint8_t* a_u8, int64_t lda, const float* a_sca
         if (rows == kRows && cols == kCols) {
           int32_t out[kRows][kCols];
           dot_tile<kRows, kCols>(a_u8 + m * lda, lda, w + n * K, K, out);
-          for (int i = 0; i < kRows; ++i)
-            for (int j = 0; j < kCols; ++j) finish(m + i, n + j, out[i][j]);
+          // finish() four columns at a time.
+          const __m128i offset = _mm_slli_epi32(
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(w_row_sums + n)), 7);
+          const __m128 w_scales = _mm_loadu_ps(w_scale + n);
+          const __m128 biases = bias ? _mm_loadu_ps(bias + n) : _mm_setzero_ps();
+          for (int i = 0; i < kRows; ++i) {
+            const __m128i exact =
+                _mm_sub_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(out[i])), offset);
+            const __m128 scales = _mm_mul_ps(_mm_set1_ps(a_scale[m + i]), w_scales);
+            _mm_storeu_ps(y + (m + i) * ldy + n,
+                          _mm_add_ps(_mm_mul_ps(_mm_cvtepi32_ps(exact), scales), biases));
+          }
         } else {
           for (int64_t i = 0; i < rows; ++i)
             for (int64_t j = 0; j < cols; ++j) {
