@@ -47,7 +47,7 @@ length=${LENGTH:-24}
 beam=${BEAM:-4}
 batch=${BATCH:-32}
 repeats=${REPEATS:-5}
-threads_list=${THREADS:-1 2}
+threads_list=${THREADS-1 2}  # THREADS="" runs the correctness check only
 types=${TYPES:-f32 int8}
 tol=${TOL:-2e-4}
 check_sentences=${CHECK_SENTENCES:-2}
