@@ -22,25 +22,33 @@
 # Inputs: MODEL_DIR (default $TMPDIR/tessera_nllb_600m) is written with `tessera init
 # --model-type m2m_100 --preset $PRESET` when missing; it is converted with ct2_from_m2m100.py into
 # $WORK/ct2_model and the driver ct2_translate.cpp is compiled into $WORK (default MODEL_DIR.ct2).
-# Environment: CT2_PREFIX (/work/ext/ctranslate2/install), PYTHON (/usr/bin/python3, numpy only),
-# PRESET (600m), LENGTH (24), BEAM (4), BATCH (32), REPEATS (5), THREADS ("1 2"), TYPES
-# ("f32 int8"), TOL (2e-4), CHECK_SENTENCES (2), CXX (g++).
+# Environment: CT2_PREFIX (/work/ext/ctranslate2/install), CT2_INT8_PREFIX (the install timed for
+# int8, default CT2_PREFIX), PYTHON (/usr/bin/python3, numpy only), PRESET (600m), LENGTH (24),
+# BEAM (4), BATCH (32), REPEATS (5), THREADS ("1 2"; "" runs only the check), TYPES ("f32 int8"),
+# TOL (2e-4), CHECK_SENTENCES (2), CXX (g++).
 #
 # How CTranslate2 was built beside the project (never committed; v4.8.1, commit 0d8bcd36, with its
-# submodules cpu_features, ruy (+ cpuinfo), spdlog, cxxopts at the pinned commits):
+# submodules cpu_features, ruy (+ its cpuinfo), spdlog, cxxopts at the pinned commits):
 #   cmake -S /work/ext/ctranslate2/src -B /work/ext/ctranslate2/build -G Ninja \
 #     -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/work/ext/ctranslate2/install \
 #     -DWITH_MKL=OFF -DWITH_OPENBLAS=ON -DWITH_RUY=ON -DWITH_DNNL=OFF -DOPENMP_RUNTIME=COMP \
 #     -DBUILD_CLI=OFF -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 #   cmake --build /work/ext/ctranslate2/build -j2 && cmake --install /work/ext/ctranslate2/build
-# f32 GEMM is OpenBLAS (the Debian openmp build Tessera links), int8 GEMM is ruy (oneDNN would
-# also take over f32 GEMM in CTranslate2's backend order, so it is left out), OpenMP is GNU.
+# f32 GEMM is OpenBLAS (the Debian OpenMP build Tessera links), int8 GEMM ruy, OpenMP GNU's.
+# ruy has no VNNI kernels, so a second build gives CTranslate2 its stronger x86 int8 path, oneDNN
+# (Debian libdnnl-dev 2.6.3, GNU OpenMP; installed locally, not a project dependency). It is
+# only used for int8 (CT2_INT8_PREFIX), because CTranslate2 also routes f32 GEMM to oneDNN when
+# it is built in:
+#   cmake ... -B /work/ext/ctranslate2/build-dnnl \
+#     -DCMAKE_INSTALL_PREFIX=/work/ext/ctranslate2/install-dnnl \
+#     -DWITH_MKL=OFF -DWITH_DNNL=ON -DWITH_OPENBLAS=OFF -DWITH_RUY=OFF (other options as above)
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tessera=${1:-build/release/tessera}
 model_dir=${2:-${TMPDIR:-/tmp}/tessera_nllb_600m}
 ct2_prefix=${CT2_PREFIX:-/work/ext/ctranslate2/install}
+ct2_int8_prefix=${CT2_INT8_PREFIX:-$ct2_prefix}
 python=${PYTHON:-/usr/bin/python3}
 preset=${PRESET:-600m}
 length=${LENGTH:-24}
@@ -61,11 +69,22 @@ die() { echo "nllb_ctranslate2.sh: $*" >&2; exit 2; }
 "$python" -c "import numpy" 2>/dev/null || die "$python cannot import numpy (set PYTHON)"
 mkdir -p "$work"
 
+# One driver per CTranslate2 install (the int8 runs may use another build, see CT2_INT8_PREFIX).
+build_driver() {  # PREFIX OUTPUT
+  if [[ ! -x $2 || $script_dir/ct2_translate.cpp -nt $2 || $1/lib/libctranslate2.so -nt $2 ]]; then
+    echo "== compiling $2 against $1"
+    "$cxx" -O2 -std=c++17 "$script_dir/ct2_translate.cpp" -I"$1/include" \
+      -L"$1/lib" -lctranslate2 -Wl,-rpath,"$1/lib" -o "$2"
+  fi
+}
 driver=$work/ct2_translate
-if [[ ! -x $driver || $script_dir/ct2_translate.cpp -nt $driver ]]; then
-  echo "== compiling $driver"
-  "$cxx" -O2 -std=c++17 "$script_dir/ct2_translate.cpp" -I"$ct2_prefix/include" \
-    -L"$ct2_prefix/lib" -lctranslate2 -Wl,-rpath,"$ct2_prefix/lib" -o "$driver"
+build_driver "$ct2_prefix" "$driver"
+int8_driver=$driver
+if [[ $ct2_int8_prefix != "$ct2_prefix" ]]; then
+  [[ -f $ct2_int8_prefix/include/ctranslate2/translator.h ]] ||
+    die "no CTranslate2 install at CT2_INT8_PREFIX=$ct2_int8_prefix"
+  int8_driver=$work/ct2_translate_int8
+  build_driver "$ct2_int8_prefix" "$int8_driver"
 fi
 
 if [[ ! -f $model_dir/model.safetensors ]]; then
@@ -145,17 +164,18 @@ EOF
 lscpu | grep 'Model name' || true
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== $batch sentences, beam $beam, batch $batch, $length target tokens each, median of $repeats"
+echo "CTranslate2 f32: $ct2_prefix; int8: $ct2_int8_prefix"
 results=$work/results.txt
 : > "$results"
 for threads in $threads_list; do
   for type in $types; do
-    tessera_flags=() ct2_type=float32
-    if [[ $type == int8 ]]; then tessera_flags=(--int8) ct2_type=int8; fi
+    tessera_flags=() ct2_type=float32 ct2_driver=$driver
+    if [[ $type == int8 ]]; then tessera_flags=(--int8) ct2_type=int8 ct2_driver=$int8_driver; fi
     tessera_rate=$(OMP_NUM_THREADS=$threads "$tessera" --threads "$threads" bench translate \
       --model "$model_dir" --sources "$sources" --beam "$beam" --batch "$batch" --length "$length" \
       --repeats "$repeats" --json "${tessera_flags[@]}" |
       "$python" -c 'import json, sys; print(json.load(sys.stdin)["tokens_per_s"])')
-    ct2_line=$(OMP_NUM_THREADS=$threads "$driver" translate "$ct2_model" "$sources" --beam "$beam" \
+    ct2_line=$(OMP_NUM_THREADS=$threads "$ct2_driver" translate "$ct2_model" "$sources" --beam "$beam" \
       --batch "$batch" --length "$length" --compute "$ct2_type" --threads "$threads" \
       --repeats "$repeats")
     ct2_rate=$(sed -E 's/.* ([0-9.]+) target tokens\/s$/\1/' <<< "$ct2_line")
