@@ -14,7 +14,7 @@ namespace tessera::kernels {
 namespace {
 
 struct Operands {
-  std::vector<int8_t> a, w;
+  std::vector<int8_t> a, w, packed;
   std::vector<float> a_scale, w_scale, bias;
   std::vector<int32_t> sums;
 };
@@ -35,6 +35,8 @@ Operands random_operands(int64_t M, int64_t N, int64_t K, int64_t lda, uint32_t 
   }
   o.sums.resize(N);
   int8_row_sums(o.w.data(), N, K, o.sums.data());
+  o.packed.resize(int8_packed_rows(N) * int8_packed_cols(K));
+  int8_pack_rows(o.w.data(), N, K, o.packed.data());
   return o;
 }
 
@@ -44,6 +46,20 @@ TEST(Int8Gemm, RowSums) {
   int8_row_sums(w, 2, 3, sums);
   EXPECT_EQ(sums[0], 2);
   EXPECT_EQ(sums[1], 0);
+}
+
+TEST(Int8Gemm, PanelsHoldEveryElementAndZeroPadding) {
+  const int64_t N = 19, K = 10;  // two panels, the second with 13 zero rows; K padded to 12
+  Operands o = random_operands(1, N, K, K, 3);
+  ASSERT_EQ(o.packed.size(), 32u * 12u);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) ASSERT_EQ(int8_packed_at(o.packed.data(), K, n, k), o.w[n * K + k]);
+  for (int64_t k = 0; k < K; ++k) EXPECT_EQ(int8_packed_at(o.packed.data(), K, 25, k), 0);
+  EXPECT_EQ(o.packed[2 * 64 + 0 * 4 + 2], 0);  // row 0, column 10: K padding
+  EXPECT_EQ(o.packed[1 * 64 + 3 * 4 + 1], o.w[3 * K + 5]);  // row 3, column 5
+  std::vector<float> row(K);
+  int8_dequantize_packed_row(o.packed.data(), K, 17, 0.5f, row.data());
+  for (int64_t k = 0; k < K; ++k) EXPECT_EQ(row[k], 0.5f * o.w[17 * K + k]);
 }
 
 TEST(Int8Gemm, ReferenceEqualsTheDequantizedProductInF64) {
@@ -96,14 +112,14 @@ TEST(Int8Gemm, ActivationQuantizationRoundsHalfToEvenWithinAStep) {
 TEST(Int8Gemm, VnniKernelEqualsTheReference) {
   if (!int8_gemm_accelerated()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI";
   uint32_t seed = 10;
-  for (int64_t M : {1, 3, 4, 9, 33})
-    for (int64_t N : {1, 4, 7, 70})
+  for (int64_t M : {1, 3, 8, 9, 33})
+    for (int64_t N : {1, 16, 17, 33, 70})
       for (int64_t K : {1, 63, 64, 65, 200}) {
         const int64_t lda = K + 3, ldy = N + 2;  // strided rows on both sides
         Operands o = random_operands(M, N, K, lda, ++seed);
         std::vector<float> got(M * ldy, -1.0f), want(M * ldy, -1.0f);
         const float* bias = (seed % 2) ? o.bias.data() : nullptr;
-        int8_gemm_f32(o.a.data(), lda, o.a_scale.data(), M, o.w.data(), o.sums.data(),
+        int8_gemm_f32(o.a.data(), lda, o.a_scale.data(), M, o.packed.data(), o.sums.data(),
                       o.w_scale.data(), bias, N, K, got.data(), ldy);
         int8_gemm_f32_reference(o.a.data(), lda, o.a_scale.data(), M, o.w.data(),
                                 o.w_scale.data(), bias, N, K, want.data(), ldy);
@@ -118,7 +134,7 @@ TEST(Int8Gemm, VnniKernelThreadsOverLargeProducts) {
   const int64_t M = 40, N = 1030, K = 300;  // above the threading threshold
   Operands o = random_operands(M, N, K, K, 99);
   std::vector<float> got(M * N), want(M * N);
-  int8_gemm_f32(o.a.data(), K, o.a_scale.data(), M, o.w.data(), o.sums.data(), o.w_scale.data(),
+  int8_gemm_f32(o.a.data(), K, o.a_scale.data(), M, o.packed.data(), o.sums.data(), o.w_scale.data(),
                 o.bias.data(), N, K, got.data(), N);
   int8_gemm_f32_reference(o.a.data(), K, o.a_scale.data(), M, o.w.data(), o.w_scale.data(),
                           o.bias.data(), N, K, want.data(), N);

@@ -16,9 +16,12 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
   const int64_t N = weight.size(0), K = weight.size(1);
   Tensor w = weight.to(DType::f32).contiguous();
   const float* pw = w.data<float>();
-  Int8Matrix m{Tensor::empty({N, K}, DType::i8), Tensor::empty({N}, DType::f32),
-               Tensor::empty({N}, DType::i32)};
-  int8_t* q = m.q.data<int8_t>();
+  std::vector<int8_t> q(static_cast<size_t>(N * K));
+  Int8Matrix m;
+  m.rows = N;
+  m.cols = K;
+  m.scale = Tensor::empty({N}, DType::f32);
+  m.row_sums = Tensor::empty({N}, DType::i32);
   float* s = m.scale.data<float>();
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
@@ -27,15 +30,21 @@ Int8Matrix quantize_rows_int8(const Tensor& weight) {
     s[n] = absmax / 127.0f;
     const float inv = absmax > 0 ? 127.0f / absmax : 0.0f;
     for (int64_t k = 0; k < K; ++k)
-      q[n * K + k] = static_cast<int8_t>(std::lrint(pw[n * K + k] * inv));
+      q[n * K + k] = static_cast<int8_t>(std::nearbyint(pw[n * K + k] * inv));
   }
-  kernels::int8_row_sums(q, N, K, m.row_sums.data<int32_t>());
+  kernels::int8_row_sums(q.data(), N, K, m.row_sums.data<int32_t>());
+  m.q = Tensor::empty({kernels::int8_packed_rows(N), kernels::int8_packed_cols(K)}, DType::i8);
+  kernels::int8_pack_rows(q.data(), N, K, m.q.data<int8_t>());
   return m;
+}
+
+int8_t Int8Matrix::at(int64_t n, int64_t k) const {
+  return kernels::int8_packed_at(q.data<int8_t>(), cols, n, k);
 }
 
 Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) {
   NoGrad no_grad;
-  const int64_t N = w.q.size(0), K = w.q.size(1);
+  const int64_t N = w.rows, K = w.cols;
   TESSERA_CHECK(x_in.size(-1) == K, "int8_linear: input width {} but weight [{}, {}]",
                 x_in.size(-1), N, K);
   Tensor x = x_in.to(DType::f32).contiguous();
@@ -47,73 +56,56 @@ Tensor int8_linear(const Tensor& x_in, const Int8Matrix& w, const Tensor& bias) 
   const int8_t* q = w.q.data<int8_t>();
   const float* s = w.scale.data<float>();
   float* po = out.data<float>();
-  if (M <= 8) {
-    // Few rows (decoding): stream the int8 weights once, converting in registers.
-#pragma omp parallel for schedule(static)
-    for (int64_t n = 0; n < N; ++n) {
-      const int8_t* row = q + n * K;
-      for (int64_t m = 0; m < M; ++m) {
-        const float* xr = px + m * K;
-        float acc = 0;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t k = 0; k < K; ++k) acc += xr[k] * static_cast<float>(row[k]);
-        po[m * N + n] = acc * s[n];
-      }
-    }
-  } else if (kernels::int8_gemm_accelerated()) {
-    // Many rows: int8 activations (per-row absmax) times int8 weights, in int32.
+  const float* pb = nullptr;
+  Tensor b;
+  if (bias.defined()) {
+    b = bias.to(DType::f32).contiguous();
+    pb = b.data<float>();
+  }
+  if (kernels::int8_gemm_accelerated()) {
+    // int8 activations (per-row absmax) times int8 weights, in exact int32.
     std::vector<int8_t> xq(static_cast<size_t>(M * K));
     std::vector<float> x_scale(static_cast<size_t>(M));
     kernels::int8_quantize_rows(px, M, K, xq.data(), x_scale.data());
-    kernels::int8_gemm_f32(xq.data(), K, x_scale.data(), M, q, w.row_sums.data<int32_t>(), s,
-                           nullptr, N, K, po, N);
-  } else {
-    // Many rows: dequantize blocks of weight rows (about 256 KB) and let BLAS multiply.
-    const int64_t block =
-        std::max<int64_t>(16, std::min<int64_t>(N, (64 * 1024) / std::max<int64_t>(K, 1)));
-    const int64_t blocks = (N + block - 1) / block;
+    kernels::int8_gemm_f32(xq.data(), K, x_scale.data(), M, q, w.row_sums.data<int32_t>(), s, pb,
+                           N, K, po, N);
+    return out;
+  }
+  // Dequantize blocks of weight rows (about 256 KB of f32) and let BLAS multiply.
+  const int64_t block =
+      std::max<int64_t>(16, std::min<int64_t>(N, (64 * 1024) / std::max<int64_t>(K, 1)));
+  const int64_t blocks = (N + block - 1) / block;
 #pragma omp parallel
-    {
-      std::vector<float> buffer(static_cast<size_t>(block * K));
+  {
+    std::vector<float> buffer(static_cast<size_t>(block * K));
 #pragma omp for schedule(dynamic)
-      for (int64_t b = 0; b < blocks; ++b) {
-        const int64_t n0 = b * block, nb = std::min(block, N - n0);
-        for (int64_t n = 0; n < nb; ++n) {
-          const int8_t* row = q + (n0 + n) * K;
-          const float scale = s[n0 + n];
-          float* dst = buffer.data() + n * K;
-#pragma omp simd
-          for (int64_t k = 0; k < K; ++k) dst[k] = static_cast<float>(row[k]) * scale;
-        }
-        kernels::gemm<float>(false, true, M, nb, K, 1.0f, px, K, buffer.data(), K, 0.0f, po + n0,
-                             N);
-      }
+    for (int64_t bi = 0; bi < blocks; ++bi) {
+      const int64_t n0 = bi * block, nb = std::min(block, N - n0);
+      for (int64_t n = 0; n < nb; ++n)
+        kernels::int8_dequantize_packed_row(q, K, n0 + n, s[n0 + n], buffer.data() + n * K);
+      kernels::gemm<float>(false, true, M, nb, K, 1.0f, px, K, buffer.data(), K, 0.0f, po + n0,
+                           N);
     }
   }
-  if (bias.defined()) {
-    Tensor b = bias.to(DType::f32).contiguous();
-    const float* pb = b.data<float>();
+  if (pb)
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) po[m * N + n] += pb[n];
-  }
   return out;
 }
 
 Tensor int8_rows(const Int8Matrix& w, const Tensor& ids) {
-  const int64_t N = w.q.size(0), K = w.q.size(1);
+  const int64_t N = w.rows, K = w.cols;
   std::vector<int64_t> idx = ids.to_vector<int64_t>();
   Shape shape = ids.shape();
   shape.push_back(K);
   Tensor out = Tensor::empty(shape, DType::f32);
   float* po = out.data<float>();
-  const int8_t* q = w.q.data<int8_t>();
   const float* s = w.scale.data<float>();
   for (size_t i = 0; i < idx.size(); ++i) {
     TESSERA_CHECK_INPUT(idx[i] >= 0 && idx[i] < N, "token id {} outside the vocabulary of {}",
                         idx[i], N);
-    const int8_t* row = q + idx[i] * K;
-    for (int64_t k = 0; k < K; ++k)
-      po[static_cast<int64_t>(i) * K + k] = static_cast<float>(row[k]) * s[idx[i]];
+    kernels::int8_dequantize_packed_row(w.q.data<int8_t>(), K, idx[i], s[idx[i]],
+                                        po + static_cast<int64_t>(i) * K);
   }
   return out;
 }

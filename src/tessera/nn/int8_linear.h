@@ -1,11 +1,9 @@
 #pragma once
 // Int8 weights for inference: each output row of a [out, in] matrix is stored as int8 with
-// one f32 scale (absmax / 127), as CTranslate2's int8 mode keeps weights. A few activation rows
-// (decoding) take a direct dot product with f32 activations that converts int8 on the fly
-// (memory-bound: it reads a quarter of the bytes). Many rows are compute-bound: on CPUs with
-// AVX-512 VNNI they are quantized per row to int8 too and multiplied in int32
-// (kernels/cpu/int8_gemm.h, CTranslate2's W8A8 scheme); elsewhere a cache-sized block of
-// weight rows at a time is dequantized for OpenBLAS (no full f32 copy kept).
+// one f32 scale (absmax / 127), as CTranslate2's int8 mode keeps weights, in the panel layout
+// of kernels/cpu/int8_gemm.h. On CPUs with AVX-512 VNNI, activations are quantized per row to
+// int8 as well and multiplied in exact int32 (CTranslate2's W8A8 scheme); elsewhere a
+// cache-sized block of weight rows at a time is dequantized for OpenBLAS (no full f32 copy).
 #include <string>
 
 #include "tessera/nn/layers.h"
@@ -13,9 +11,11 @@
 namespace tessera::nn {
 
 struct Int8Matrix {
-  Tensor q;         // i8 [out, in]
+  Tensor q;         // i8, kernels::int8_pack_rows layout of [out, in]
   Tensor scale;     // f32 [out]
   Tensor row_sums;  // i32 [out]: sum of each int8 row (the VNNI product's offset correction)
+  int64_t rows = 0, cols = 0;  // out, in
+  int8_t at(int64_t n, int64_t k) const;  // the int8 weight (n, k)
   bool defined() const { return q.defined(); }
   int64_t bytes() const {
     return defined() ? static_cast<int64_t>(q.nbytes() + scale.nbytes() + row_sums.nbytes()) : 0;
