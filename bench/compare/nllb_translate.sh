@@ -4,8 +4,7 @@
 # SHAPE is 600m (nllb-200-distilled-600M dimensions) or mini (default). Each configuration is
 # run 5 times at 1 and 2 threads; read the medians (CPU time is the fairer figure on a busy
 # machine: the decode is single-process and its threads are all we run).
-# CTranslate2 is the intended baseline for the same weights; it is not built here (it needs
-# fetching and building with oneDNN/OpenBLAS beside the project), so no ratio to it is printed.
+# The side-by-side with CTranslate2 on the same weights is bench/compare/nllb_ctranslate2.sh.
 set -euo pipefail
 build=${1:-build/release}
 export TESSERA_NLLB_SHAPE=${2:-mini}
