@@ -1,5 +1,6 @@
 # tessera_add_layer(NAME DEPENDS lib...) builds src/tessera/NAME/**.cpp into tessera_NAME.
-# Sources ending in _avx512.cpp are compiled with AVX-512 flags (entered only after a CPU check).
+# Sources ending in _avx512.cpp are compiled with AVX-512 flags (entered only after a CPU check),
+# those ending in _avx512_vnni.cpp with AVX-512 VNNI as well.
 function(tessera_add_layer name)
   cmake_parse_arguments(ARG "" "" "DEPENDS;PRIVATE" ${ARGN})
   file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
@@ -15,6 +16,8 @@ function(tessera_add_layer name)
   foreach(src ${sources})
     if(src MATCHES "_avx512\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${TESSERA_AVX512_FLAGS}")
+    elseif(src MATCHES "_avx512_vnni\\.cpp$")  # entered only after a VNNI check as well
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "${TESSERA_AVX512_FLAGS};-mavx512vnni")
     endif()
   endforeach()
 endfunction()

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 
+#include "../common/byte_tokenizer.h"
 #include "tessera/infer/chat.h"
 #include "tessera/infer/generate.h"
 #include "tessera/text/loaders.h"
@@ -10,33 +11,9 @@
 namespace tessera::infer {
 namespace {
 
-// A byte-level tokenizer.json with the 256 byte tokens (GPT-2's byte-to-unicode mapping), no
-// merges, and "<eos>" = 256: enough to decode any id sequence of a small random model.
+// The 256 byte tokens and "<eos>" = 256: enough to decode any id sequence of a small random model.
 std::unique_ptr<text::Tokenizer> byte_tokenizer() {
-  nlohmann::json vocab = nlohmann::json::object();
-  int next = 256;
-  for (int b = 0; b < 256; ++b) {
-    bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    uint32_t cp = printable ? b : next++;
-    std::string utf8;
-    if (cp < 0x80) {
-      utf8 = std::string(1, static_cast<char>(cp));
-    } else {
-      utf8 += static_cast<char>(0xC0 | (cp >> 6));
-      utf8 += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-    vocab[utf8] = b;
-  }
-  nlohmann::json j = {
-      {"version", "1.0"},
-      {"added_tokens", {{{"id", 256}, {"content", "<eos>"}, {"special", true}, {"single_word", false},
-                         {"lstrip", false}, {"rstrip", false}, {"normalized", false}}}},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
-  return text::parse_hf_tokenizer_json(j.dump(), "test tokenizer.json");
+  return text::parse_hf_tokenizer_json(testing::byte_tokenizer_json().dump(), "test tokenizer.json");
 }
 
 std::unique_ptr<models::CausalLM> tiny_model(uint64_t seed) {

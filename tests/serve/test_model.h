@@ -11,58 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../common/byte_tokenizer.h"
 #include "tessera/models/causal_lm.h"
 
 namespace tessera::serve::testing {
 
-inline std::string byte_level_symbol(int b) {
-  // GPT-2's byte-to-unicode table: printable bytes map to themselves, the rest to U+0100+.
-  int index = 256;
-  for (int x = 0; x < b; ++x) {
-    bool printable = (x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174);
-    if (!printable) ++index;
-  }
-  bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-  uint32_t cp = printable ? static_cast<uint32_t>(b) : static_cast<uint32_t>(index);
-  std::string utf8;
-  if (cp < 0x80) {
-    utf8 = std::string(1, static_cast<char>(cp));
-  } else {
-    utf8 += static_cast<char>(0xC0 | (cp >> 6));
-    utf8 += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return utf8;
-}
+using tessera::testing::byte_level_symbol;
 
 inline nlohmann::json byte_tokenizer_json() {
-  nlohmann::json vocab = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab[byte_level_symbol(b)] = b;
-  nlohmann::json added = nlohmann::json::array();
-  int id = 256;
-  for (const char* special : {"<eos>", "<|im_start|>", "<|im_end|>"}) {
-    added.push_back({{"id", id++},
-                     {"content", special},
-                     {"special", true},
-                     {"single_word", false},
-                     {"lstrip", false},
-                     {"rstrip", false},
-                     {"normalized", false}});
-  }
-  return {{"version", "1.0"},
-          {"added_tokens", added},
-          {"normalizer", nullptr},
-          {"pre_tokenizer",
-           {{"type", "ByteLevel"},
-            {"add_prefix_space", false},
-            {"trim_offsets", true},
-            {"use_regex", true}}},
-          {"post_processor", nullptr},
-          {"decoder",
-           {{"type", "ByteLevel"},
-            {"add_prefix_space", true},
-            {"trim_offsets", true},
-            {"use_regex", true}}},
-          {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+  return tessera::testing::byte_tokenizer_json({"<eos>", "<|im_start|>", "<|im_end|>"});
 }
 
 // Writes the folder (model, tokenizer, config) and returns its path.

@@ -74,7 +74,7 @@ void constrained_logprobs(const float* logits, int64_t V, const std::vector<int3
 // with their log-probabilities. Log-softmax keeps the order of the logits, so the selection is
 // a top-k of the raw row (widened by the number of banned tokens, which are then skipped) and
 // only the log-partition runs over the whole vocabulary; no row-sized buffer is written.
-// Equals taking the best `take` of constrained_logprobs.
+// Equals the best `take` of constrained_logprobs, up to its log-partition summed in f32.
 void top_logprobs(const float* logits, int64_t V, const std::vector<int32_t>& tokens, int64_t step,
                   const DecodeOptions& o, int64_t eos, int64_t take,
                   std::vector<std::pair<double, int32_t>>& out) {
