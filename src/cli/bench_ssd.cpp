@@ -2,15 +2,15 @@
 // (a) the token-by-token recurrence (what decoding, and llama.cpp's scan, do), (b) the chunked
 // SSD algorithm for several chunk sizes, (c) the quadratic dual form (short sequences only).
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
+#include <functional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/timing.h"
 #include "tessera/core/error.h"
+#include "tessera/core/microbench.h"
 #include "tessera/core/parallel.h"
 #include "tessera/core/rng.h"
 #include "tessera/kernels/cpu/ssd.h"
@@ -28,18 +28,9 @@ struct SsdBenchOptions {
   bool json = false;
 };
 
-template <typename Fn>
-double time_ms(int repeats, Fn&& fn) {
-  fn();  // warm-up: first-touch page faults and BLAS buffers are not timed
-  std::vector<double> runs;
-  for (int r = 0; r < repeats; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    fn();
-    runs.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
-  }
-  return median(runs);
+// Median milliseconds after one warm-up (first-touch page faults and BLAS buffers).
+double time_ms(int repeats, const std::function<void()>& fn) {
+  return 1000.0 * median_seconds(repeats, fn);
 }
 
 void run_bench(const SsdBenchOptions& o) {

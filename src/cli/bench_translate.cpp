@@ -4,7 +4,6 @@
 // (from --sources, or random ones from a seed), and exactly --length target tokens per sentence
 // (EOS is banned until then and the length limit ends every hypothesis there), so neither side
 // can win by stopping early on random weights.
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -13,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/timing.h"
 #include "tessera/core/autograd.h"
 #include "tessera/core/error.h"
+#include "tessera/core/microbench.h"
 #include "tessera/core/parallel.h"
 #include "tessera/core/rng.h"
 #include "tessera/infer/beam.h"
@@ -93,18 +92,12 @@ void run_bench_translate(const BenchTranslateOptions& o) {
   TESSERA_CHECK_INPUT(o.length < model->max_positions(),
                       "--length {} does not fit the model's {} positions", o.length,
                       model->max_positions());
-  std::vector<double> rates, run_seconds;
-  int64_t tokens = 0;
-  for (int run = -1; run < o.repeats; ++run) {  // run -1 warms up (page faults, caches)
-    infer::DecodeStats stats;
-    auto start = std::chrono::steady_clock::now();
-    infer::decode(*model, sources, d, &stats);
-    const double seconds = seconds_since(start);
-    if (run < 0) continue;
-    tokens = stats.generated_tokens;
-    rates.push_back(static_cast<double>(stats.generated_tokens) / seconds);
-    run_seconds.push_back(seconds);
-  }
+  infer::DecodeStats stats;
+  const double seconds =
+      median_seconds(o.repeats, [&] { infer::decode(*model, sources, d, &stats); });
+  // Every run generates the same tokens: --length per sentence.
+  const int64_t tokens = stats.generated_tokens;
+  const double rate = static_cast<double>(tokens) / seconds;
   const char* type = o.int8 ? "int8" : "f32";
   if (o.json) {
     nlohmann::json j = {{"model", o.model},
@@ -117,8 +110,8 @@ void run_bench_translate(const BenchTranslateOptions& o) {
                         {"beam", o.beam},
                         {"batch", o.batch},
                         {"repeats", o.repeats},
-                        {"seconds", median(run_seconds)},
-                        {"tokens_per_s", median(rates)}};
+                        {"seconds", seconds},
+                        {"tokens_per_s", rate}};
     std::puts(j.dump(2).c_str());
     return;
   }
@@ -126,7 +119,7 @@ void run_bench_translate(const BenchTranslateOptions& o) {
              model->model_type(), type, num_threads(), model->resident_weight_bytes(), o.beam,
              o.batch);
   fmt::print("{} sentences, {} target tokens; median of {} runs: {:.2f} s, {:.1f} target tokens/s\n",
-             sources.size(), tokens, o.repeats, median(run_seconds), median(rates));
+             sources.size(), tokens, o.repeats, seconds, rate);
 }
 
 }  // namespace

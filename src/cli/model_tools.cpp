@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "cli/timing.h"
 #include "tessera/core/autograd.h"
 #include "tessera/core/error.h"
+#include "tessera/core/microbench.h"
 #include "tessera/core/parallel.h"
 #include "tessera/core/rng.h"
 #include "tessera/models/causal_lm.h"
@@ -24,6 +24,10 @@
 namespace tessera::cli {
 
 namespace {
+
+double elapsed_seconds(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
 
 Tensor random_ids(int64_t count, int64_t vocab, Generator& gen) {
   Tensor ids = Tensor::empty({1, count}, DType::i32);
@@ -128,14 +132,14 @@ void add_bench_lm(CLI::App& app) {
         Tensor ids = random_ids(o->prompt_tokens, vocab, gen);
         auto start = std::chrono::steady_clock::now();
         model->forward_step(ids, {state.get()});
-        if (run >= 0) prefill_rates.push_back(o->prompt_tokens / seconds_since(start));
+        if (run >= 0) prefill_rates.push_back(o->prompt_tokens / elapsed_seconds(start));
       }
       if (o->gen_tokens > 0) {
         auto state = model->new_state();
         Tensor ids = random_ids(o->gen_tokens, vocab, gen);
         auto start = std::chrono::steady_clock::now();
         for (int64_t i = 0; i < o->gen_tokens; ++i) model->forward_step(ids.narrow(1, i, 1), {state.get()});
-        if (run >= 0) decode_rates.push_back(o->gen_tokens / seconds_since(start));
+        if (run >= 0) decode_rates.push_back(o->gen_tokens / elapsed_seconds(start));
       }
     }
     nlohmann::json result = {{"model", o->model},

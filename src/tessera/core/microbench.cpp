@@ -14,6 +14,13 @@
 
 namespace tessera {
 
+double median(std::vector<double> values) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
 double median_seconds(int repeats, const std::function<void()>& fn) {
   fn();  // warm-up: page faults, thread start-up, BLAS buffers
   std::vector<double> times;
@@ -22,9 +29,7 @@ double median_seconds(int repeats, const std::function<void()>& fn) {
     fn();
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
-  std::sort(times.begin(), times.end());
-  size_t n = times.size();
-  return n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
+  return median(std::move(times));
 }
 
 std::vector<BenchRow> bench_gemm(int repeats) {

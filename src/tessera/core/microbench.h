@@ -20,6 +20,8 @@ struct BenchRow {
   double ratio() const { return baseline > 0 ? value / baseline : 0; }
 };
 
+// Median of a list of timings (the mean of the middle two for an even count).
+double median(std::vector<double> values);
 // Median wall time in seconds of `repeats` calls of fn (after one warm-up call).
 double median_seconds(int repeats, const std::function<void()>& fn);
 
