@@ -10,6 +10,7 @@
 #include "tessera/interp/harvest.h"
 #include "tessera/interp/sae_eval.h"
 #include "tessera/interp/sae_train.h"
+#include "tessera/models/presets.h"
 #include "tessera/train/data_shards.h"
 
 namespace tessera::interp {
@@ -143,37 +144,15 @@ TEST_F(HarvestEval, TrainedSaeSplicesBetterThanAblation) {
 }
 
 TEST_F(HarvestEval, ResidPostHarvestsFromEveryArchitecture) {
-  // Mamba-2 and HGRN-Bit in miniature (their own tests' layouts, vocabulary widened to the
-  // dataset's): resid_post goes through hidden_states, which every CausalLM has.
-  const std::vector<nlohmann::json> configs = {{{"model_type", "mamba2"},
-                                                {"vocab_size", 40},
-                                                {"hidden_size", 8},
-                                                {"num_hidden_layers", 2},
-                                                {"expand", 2},
-                                                {"num_heads", 4},
-                                                {"head_dim", 4},
-                                                {"state_size", 5},
-                                                {"n_groups", 2},
-                                                {"conv_kernel", 3},
-                                                {"chunk_size", 4},
-                                                {"layer_norm_epsilon", 1e-5},
-                                                {"initializer_range", 0.3}},
-                                               {{"model_type", "hgrn_bit"},
-                                                {"vocab_size", 40},
-                                                {"hidden_size", 32},
-                                                {"num_hidden_layers", 2},
-                                                {"attn_mode", "fused_recurrent"},
-                                                {"num_heads", 1},
-                                                {"expand_ratio", 1},
-                                                {"use_short_conv", false},
-                                                {"conv_size", 4},
-                                                {"share_conv_kernel", true},
-                                                {"use_lower_bound", true},
-                                                {"hidden_ratio", 4},
-                                                {"intermediate_size", nullptr},
-                                                {"hidden_act", "swish"},
-                                                {"max_position_embeddings", 2048},
-                                                {"rms_norm_eps", 1e-6}}};
+  // Mamba-2 and HGRN-Bit at their registered tiny sizes, vocabulary set to the dataset's:
+  // resid_post goes through hidden_states, which every CausalLM has.
+  std::vector<nlohmann::json> configs;
+  for (const char* type : {"mamba2", "hgrn_bit"}) {
+    nlohmann::json config = models::preset_config(type, "tiny");
+    config["vocab_size"] = 40;
+    config["max_position_embeddings"] = 2048;
+    configs.push_back(config);
+  }
   for (const auto& config : configs) {
     auto model = models::create_model(config, 2);
     HarvestOptions options{.layer = 1, .tokens = 300, .seq_len = 16, .batch = 4};

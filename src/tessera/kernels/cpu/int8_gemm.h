@@ -40,6 +40,8 @@ bool int8_gemm_accelerated();
 // Per-row absmax quantization of activations: scales[r] = max_k |x[r, k]| / 127 and
 // q[r, k] = round_half_even(x[r, k] / scales[r]) in [-127, 127] (a zero row stays zero with
 // scale 0). AVX-512 when available; int8_quantize_rows_reference is the plain loop.
+// (ternary.h's quantize_rows_absmax stays separate: BitLinear must reproduce the released
+// kernel's rounding, half away from zero, and hands back 127 / max rather than the scale.)
 void int8_quantize_rows(const float* x, int64_t rows, int64_t cols, int8_t* q, float* scales);
 void int8_quantize_rows_reference(const float* x, int64_t rows, int64_t cols, int8_t* q,
                                   float* scales);
